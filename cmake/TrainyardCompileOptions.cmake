@@ -1,0 +1,23 @@
+# Warnings, optimisation and sanitizer flags shared by every trainyard target.
+add_library(trainyard_compile_options INTERFACE)
+target_compile_options(trainyard_compile_options INTERFACE
+  -Wall -Wextra -Werror -Wno-error=deprecated-declarations)
+if(TRAINYARD_NATIVE)
+  target_compile_options(trainyard_compile_options INTERFACE -march=native)
+endif()
+if(TRAINYARD_SANITIZE)
+  target_compile_options(trainyard_compile_options INTERFACE
+    -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
+  target_link_options(trainyard_compile_options INTERFACE -fsanitize=address,undefined)
+endif()
+
+# trainyard_add_library(<layer> SOURCES ... DEPENDS ...): one static library per layer.
+function(trainyard_add_library name)
+  cmake_parse_arguments(ARG "" "" "SOURCES;DEPENDS;PRIVATE_DEPENDS" ${ARGN})
+  add_library(trainyard_${name} STATIC ${ARG_SOURCES})
+  add_library(trainyard::${name} ALIAS trainyard_${name})
+  target_include_directories(trainyard_${name} PUBLIC ${PROJECT_SOURCE_DIR}/src)
+  target_link_libraries(trainyard_${name}
+    PUBLIC trainyard_compile_options ${ARG_DEPENDS}
+    PRIVATE ${ARG_PRIVATE_DEPENDS})
+endfunction()

@@ -1,0 +1,12 @@
+find_package(GTest REQUIRED)
+include(GoogleTest)
+
+# trainyard_add_test(<name> SOURCES ... DEPENDS ...): one gtest binary per test file group.
+function(trainyard_add_test name)
+  cmake_parse_arguments(ARG "" "" "SOURCES;DEPENDS" ${ARGN})
+  add_executable(${name} ${ARG_SOURCES})
+  target_link_libraries(${name} PRIVATE ${ARG_DEPENDS} trainyard_test_support GTest::gtest_main
+    trainyard_compile_options)
+  gtest_discover_tests(${name} DISCOVERY_TIMEOUT 60
+    PROPERTIES ENVIRONMENT "TRAINYARD_SOURCE_DIR=${PROJECT_SOURCE_DIR}")
+endfunction()

@@ -1,0 +1,136 @@
+#include "core/thread_pool.h"
+
+#include <cstdlib>
+#include <memory>
+#include <mutex>
+
+#include "core/error.h"
+
+namespace trainyard {
+namespace {
+
+thread_local bool t_inside_task = false;
+
+// How long an idle worker polls before it sleeps: long enough to bridge the gap between
+// two kernels of a training step, short enough not to steal a core from the data loader.
+constexpr int kSpinIterations = 20000;
+
+inline void cpu_relax() {
+#if defined(__x86_64__)
+  __builtin_ia32_pause();
+#endif
+}
+
+}  // namespace
+
+ThreadPool::ThreadPool(int num_threads) {
+  if (num_threads < 1) throw ValueError("ThreadPool needs at least 1 thread");
+  for (int i = 1; i < num_threads; ++i) workers_.emplace_back([this] { worker_loop(); });
+}
+
+ThreadPool::~ThreadPool() {
+  stopping_.store(true);
+  generation_.fetch_add(1);
+  generation_.notify_all();
+  for (auto& worker : workers_) worker.join();
+}
+
+void ThreadPool::run_tasks() {
+  t_inside_task = true;
+  for (;;) {
+    int64_t i = next_task_.fetch_add(1, std::memory_order_relaxed);
+    if (i >= num_tasks_) break;
+    if (failed_.load(std::memory_order_relaxed)) continue;
+    try {
+      (*task_)(i);
+    } catch (...) {
+      if (!failed_.exchange(true)) failure_ = std::current_exception();
+    }
+  }
+  t_inside_task = false;
+}
+
+void ThreadPool::worker_loop() {
+  // Starts from the constructor's generation, not a fresh load: a job dispatched before
+  // this thread first runs must still count this worker in.
+  uint32_t seen = 0;
+  for (;;) {
+    uint32_t current = generation_.load(std::memory_order_acquire);
+    for (int spin = 0; current == seen && spin < kSpinIterations; ++spin) {
+      cpu_relax();
+      current = generation_.load(std::memory_order_acquire);
+    }
+    if (current == seen) {
+      generation_.wait(seen);
+      continue;
+    }
+    seen = current;
+    if (stopping_.load()) return;
+    run_tasks();
+    busy_workers_.fetch_sub(1, std::memory_order_release);
+  }
+}
+
+void ThreadPool::parallel_for(int64_t num_tasks, FunctionRef<void(int64_t)> task) {
+  if (num_tasks <= 0) return;
+  if (workers_.empty() || num_tasks == 1 || t_inside_task) {
+    for (int64_t i = 0; i < num_tasks; ++i) task(i);
+    return;
+  }
+  task_ = &task;
+  num_tasks_ = num_tasks;
+  failed_.store(false);
+  failure_ = nullptr;
+  next_task_.store(0, std::memory_order_relaxed);
+  busy_workers_.store(static_cast<int>(workers_.size()), std::memory_order_relaxed);
+  generation_.fetch_add(1, std::memory_order_release);
+  generation_.notify_all();
+  run_tasks();
+  while (busy_workers_.load(std::memory_order_acquire) != 0) cpu_relax();
+  if (failed_.load()) std::rethrow_exception(failure_);
+}
+
+namespace {
+
+int default_thread_count() {
+  if (const char* value = std::getenv("TRAINYARD_NUM_THREADS")) {
+    int parsed = std::atoi(value);
+    if (parsed >= 1) return parsed;
+  }
+  unsigned hardware = std::thread::hardware_concurrency();
+  return hardware == 0 ? 1 : static_cast<int>(hardware);
+}
+
+std::mutex g_pool_mutex;
+std::unique_ptr<ThreadPool> g_pool;
+
+}  // namespace
+
+ThreadPool& compute_pool() {
+  std::lock_guard lock(g_pool_mutex);
+  if (!g_pool) g_pool = std::make_unique<ThreadPool>(default_thread_count());
+  return *g_pool;
+}
+
+void set_num_threads(int num_threads) {
+  std::lock_guard lock(g_pool_mutex);
+  g_pool = std::make_unique<ThreadPool>(num_threads);
+}
+
+int num_threads() { return compute_pool().num_threads(); }
+
+void parallel_range(int64_t total, int64_t grain, FunctionRef<void(int64_t, int64_t)> body) {
+  ThreadPool& pool = compute_pool();
+  int64_t chunks = std::min<int64_t>(pool.num_threads(), total / std::max<int64_t>(grain, 1));
+  if (chunks < 2) {
+    if (total > 0) body(0, total);
+    return;
+  }
+  pool.parallel_for(chunks, [&](int64_t chunk) {
+    int64_t begin = total * chunk / chunks;
+    int64_t end = total * (chunk + 1) / chunks;
+    body(begin, end);
+  });
+}
+
+}  // namespace trainyard
