@@ -1,0 +1,1 @@
+#include "keras/progress_bar.h"
