@@ -1,7 +1,10 @@
 # Warnings, optimisation and sanitizer flags shared by every trainyard target.
 add_library(trainyard_compile_options INTERFACE)
 target_compile_options(trainyard_compile_options INTERFACE
-  -Wall -Wextra -Werror -Wno-error=deprecated-declarations)
+  -Wall -Wextra -Werror -Wno-error=deprecated-declarations
+  # Keyword-style options structs ({.epochs = 10}) leave the other fields at their defaults
+  # on purpose.
+  -Wno-missing-field-initializers)
 if(TRAINYARD_NATIVE)
   target_compile_options(trainyard_compile_options INTERFACE -march=native)
 endif()

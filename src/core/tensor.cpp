@@ -41,6 +41,22 @@ Tensor Tensor::zeros(const Shape& shape, DType dtype, Allocator& allocator) {
   return Tensor(std::make_shared<Storage>(bytes, allocator), 0, shape, dtype);
 }
 
+Tensor Tensor::placeholder(const Shape& shape, DType dtype) {
+  Tensor tensor;
+  tensor.shape_ = shape;
+  tensor.dtype_ = dtype;
+  return tensor;
+}
+
+void Tensor::alias(const Tensor& source) {
+  if (!source.defined() || source.nbytes() < nbytes()) {
+    throw ShapeError("Tensor::alias: " + source.to_string() + " cannot back a view of " +
+                     to_string());
+  }
+  storage_ = source.storage_;
+  byte_offset_ = source.byte_offset_;
+}
+
 Device Tensor::device() const { return storage_ ? storage_->device() : cpu_device(); }
 
 void* Tensor::raw_data() const {

@@ -35,6 +35,14 @@ class Tensor {
     return from_vector<T>(shape, std::span<const T>(values));
   }
 
+  // A tensor with a shape and dtype but no storage yet: defined() is false until alias().
+  // Executors use it for inputs that are fed a different buffer every step.
+  static Tensor placeholder(const Shape& shape, DType dtype);
+  // Makes this tensor view `source`'s elements while keeping its own shape and dtype.
+  // Allocates nothing, so it is safe in a steady-state step.
+  // REQUIRES: source is defined and holds at least nbytes() bytes.
+  void alias(const Tensor& source);
+
   bool defined() const { return storage_ != nullptr; }
   const Shape& shape() const { return shape_; }
   DType dtype() const { return dtype_; }

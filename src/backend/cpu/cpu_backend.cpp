@@ -1,0 +1,68 @@
+#include "backend/cpu/cpu_backend.h"
+
+#include <cblas.h>
+
+#include "backend/cpu/cpu_common.h"
+
+namespace trainyard::backend {
+namespace cpu {
+
+void require_same_size(const char* entry, const Tensor& a, const Tensor& b) {
+  if (a.num_elements() != b.num_elements() || a.dtype() != b.dtype()) {
+    throw ShapeError(std::string(entry) + ": " + a.to_string() + " and " + b.to_string() +
+                     " must have the same element count and dtype");
+  }
+}
+
+void require_dtype(const char* entry, const Tensor& tensor, DType dtype) {
+  if (tensor.dtype() != dtype) {
+    throw ShapeError(std::string(entry) + ": expected " + std::string(dtype_name(dtype)) +
+                     ", got " + tensor.to_string());
+  }
+}
+
+}  // namespace cpu
+
+CpuBackend::CpuBackend() {
+  // trainyard splits matrix products across its own pool; OpenBLAS threads on top of
+  // that would oversubscribe the cores.
+  openblas_set_num_threads(1);
+}
+
+void CpuBackend::fill(const Tensor& out, double value) { out.fill(value); }
+
+void CpuBackend::copy(const Tensor& source, const Tensor& out, bool accumulate) {
+  cpu::require_same_size("copy", source, out);
+  if (!accumulate) {
+    if (source.raw_data() != out.raw_data()) out.copy_from(source.reshape(out.shape()));
+    return;
+  }
+  cpu::dispatch_float(out.dtype(), "copy", [&](auto zero) {
+    using T = decltype(zero);
+    const T* in = source.data<T>();
+    T* result = out.data<T>();
+    cpu::for_range(out.num_elements(), cpu::kParallelGrain, [&](int64_t begin, int64_t end) {
+      for (int64_t i = begin; i < end; ++i) result[i] += in[i];
+    });
+  });
+}
+
+void CpuBackend::mean_update(const Tensor& value, double weight, const Tensor& state) {
+  cpu::require_dtype("mean_update", state, DType::kFloat64);
+  double* totals = state.data<double>();
+  totals[0] += value.item(0) * weight;
+  totals[1] += weight;
+}
+
+Backend& cpu_backend() {
+  static CpuBackend backend;
+  return backend;
+}
+
+Backend& backend_for(const Device& device) {
+  if (device.is_cpu()) return cpu_backend();
+  throw ValueError("no backend for device " + device.to_string() +
+                   " in this build of trainyard (built without CUDA)");
+}
+
+}  // namespace trainyard::backend
