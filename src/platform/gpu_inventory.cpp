@@ -168,18 +168,22 @@ bool SystemGpuInventory::detect_with_nvml(const std::string& library, std::strin
         nvml->device_get_pci_info(device, &pci) == nvml::kSuccess) {
       info.pci_bus_id = from_buffer(pci.bus_id, sizeof(pci.bus_id));
     }
+    // Each call completes before its output is read: the result and the state must not be
+    // arguments of one call, whose evaluation order C++ leaves open.
     if (nvml->device_get_persistence_mode != nullptr) {
       nvml::EnableState mode = 0;
-      info.persistence_mode = enabled(nvml->device_get_persistence_mode(device, &mode), mode);
+      nvml::Return result = nvml->device_get_persistence_mode(device, &mode);
+      info.persistence_mode = enabled(result, mode);
     }
     if (nvml->device_get_ecc_mode != nullptr) {
       nvml::EnableState current = 0, pending = 0;
-      info.ecc_enabled = enabled(nvml->device_get_ecc_mode(device, &current, &pending), current);
+      nvml::Return result = nvml->device_get_ecc_mode(device, &current, &pending);
+      info.ecc_enabled = enabled(result, current);
     }
     if (nvml->device_get_mig_mode != nullptr) {
       unsigned current = 0, pending = 0;
-      info.mig_enabled = enabled(nvml->device_get_mig_mode(device, &current, &pending),
-                                 static_cast<nvml::EnableState>(current));
+      nvml::Return result = nvml->device_get_mig_mode(device, &current, &pending);
+      info.mig_enabled = enabled(result, static_cast<nvml::EnableState>(current));
     }
     gpus_.push_back(std::move(info));
   }

@@ -150,7 +150,7 @@ InstanceType parse_row(const RowReader& row) {
   if (!type.accelerator_model.empty() && type.accelerator_count == 0) {
     row.fail("accelerator_count", "0, but accelerator_model is '" + type.accelerator_model + "'");
   }
-  type.accelerator_memory_gib = row.number("accelerator_memory_gib");
+  type.accelerator_memory_gib = row.number("accelerator_memory_gib_each");
   type.accelerator_architecture = row.text("accelerator_arch");
   const std::string& capability = row.text("compute_capability");
   if (!capability.empty() && capability != "n/a") {
@@ -184,7 +184,7 @@ InstanceCatalog InstanceCatalog::from_csv(std::string_view csv_text, std::string
   for (std::size_t i = 0; i < records[0].fields.size(); ++i) columns[records[0].fields[i]] = i;
   for (const char* required :
        {"instance_type", "vcpus", "memory_gib", "accelerator_count", "accelerator_model",
-        "accelerator_memory_gib", "accelerator_arch", "compute_capability", "interconnect",
+        "accelerator_memory_gib_each", "accelerator_arch", "compute_capability", "interconnect",
         "network_gbps", "price_usd_per_hour_us_east_1", "price_source", "notes"}) {
     if (!columns.contains(required)) {
       throw DataError(std::string(source_name) + " line 1: the header has no '" + required +
