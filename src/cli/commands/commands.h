@@ -1,0 +1,16 @@
+// The trainyard subcommands. Each file under commands/ registers one subcommand on the
+// top-level CLI::App; main.cpp only calls these and runs the parser.
+// Commands print results to stdout and throw trainyard::Error (which main reports on
+// stderr with a non-zero exit) when they cannot do what was asked.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace trainyard::cli {
+
+// `trainyard instances [TYPE...] [--gpu] [--min-gpu-memory GiB] [--json]`
+void add_instances_command(CLI::App& app);
+// `trainyard gpus [--json]`
+void add_gpus_command(CLI::App& app);
+
+}  // namespace trainyard::cli

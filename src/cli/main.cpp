@@ -1,0 +1,32 @@
+// The trainyard command: a thin dispatcher over the subcommands in commands/.
+#include <iostream>
+
+#include "cli/commands/commands.h"
+#include "core/error.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"trainyard: run SageMaker-style training jobs on machines you own"};
+  app.set_version_flag("--version", std::string("trainyard ") + TRAINYARD_VERSION);
+  // No require_subcommand(): with it CLI11 answers a misspelt subcommand with "A subcommand
+  // is required" instead of naming the word it did not expect.
+
+  trainyard::cli::add_instances_command(app);
+  trainyard::cli::add_gpus_command(app);
+
+  try {
+    app.parse(argc, argv);
+    if (app.get_subcommands().empty()) {
+      std::cerr << app.help();
+      return 1;
+    }
+  } catch (const CLI::ParseError& error) {
+    return app.exit(error);  // usage errors, --help and --version, worded by CLI11
+  } catch (const trainyard::Error& error) {
+    std::cerr << "trainyard: error: " << error.what() << '\n';
+    return 1;
+  } catch (const std::exception& error) {
+    std::cerr << "trainyard: internal error: " << error.what() << '\n';
+    return 2;
+  }
+  return 0;
+}
