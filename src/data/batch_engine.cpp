@@ -1,0 +1,200 @@
+#include "data/batch_engine.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "core/error.h"
+#include "data/shuffle.h"
+
+namespace trainyard::data::detail {
+
+BatchEngine::BatchEngine(std::shared_ptr<const DatasetSpec> spec)
+    : spec_(std::move(spec)), num_batches_(spec_->num_batches()) {
+  TY_CHECK(spec_->batch_size > 0, "BatchEngine needs a batched dataset");
+  const int64_t batch_size = spec_->batch_size;
+  const int64_t remainder = spec_->count % batch_size;
+  const bool has_partial = remainder != 0 && !spec_->drop_remainder;
+
+  for (size_t i = 0; i < spec_->arrays.size(); ++i) {
+    const Tensor& array = spec_->arrays[i];
+    ArrayGather gather;
+    gather.source = static_cast<const unsigned char*>(array.raw_data());
+    Shape row_shape = array.shape().drop_front(1);
+    gather.row_elements = row_shape.num_elements();
+    gather.source_row_bytes = static_cast<size_t>(gather.row_elements) * dtype_size(array.dtype());
+    DType output = spec_->output_dtype(i);
+    gather.target_row_bytes = static_cast<size_t>(gather.row_elements) * dtype_size(output);
+    if (const auto& cast = spec_->casts[i];
+        cast && (cast->dtype != array.dtype() || cast->scale != 1.0)) {
+      gather.convert = converter(array.dtype(), cast->dtype);
+      gather.scale = cast->scale;
+    }
+    gathers_.push_back(gather);
+  }
+
+  const size_t num_slots =
+      spec_->prefetch_depth > 0 ? static_cast<size_t>(spec_->prefetch_depth) + 1 : 1;
+  slots_.resize(num_slots);
+  for (Slot& slot : slots_) {
+    for (size_t i = 0; i < spec_->arrays.size(); ++i) {
+      Shape shape = spec_->arrays[i].shape().with_batch(batch_size);
+      slot.full.push_back(Tensor::zeros(shape, spec_->output_dtype(i)));
+      if (has_partial) slot.partial.push_back(slot.full.back().slice_rows(0, remainder));
+    }
+  }
+  consecutive_rows_ = !spec_->shuffle_seed && spec_->stride == 1;
+  if (spec_->shuffle_seed) order_.resize(static_cast<size_t>(spec_->count));
+  rows_.resize(static_cast<size_t>(batch_size));
+  if (spec_->prefetch_depth > 0) producer_ = std::thread([this] { producer_loop(); });
+}
+
+BatchEngine::~BatchEngine() {
+  if (!producer_.joinable()) return;
+  {
+    std::lock_guard lock(mutex_);
+    shutdown_ = true;
+  }
+  producer_wake_.notify_all();
+  producer_.join();
+}
+
+void BatchEngine::produce(int64_t index, Slot& slot, std::vector<int64_t>& rows) {
+  const int64_t begin = index * spec_->batch_size;
+  const int64_t size = std::min(spec_->batch_size, spec_->count - begin);
+  for (int64_t k = 0; k < size; ++k) {
+    int64_t position = spec_->shuffle_seed ? order_[static_cast<size_t>(begin + k)] : begin + k;
+    rows[static_cast<size_t>(k)] = spec_->start + spec_->stride * position;
+  }
+  std::span<const int64_t> batch_rows(rows.data(), static_cast<size_t>(size));
+  for (size_t i = 0; i < gathers_.size(); ++i) {
+    gather_rows(gathers_[i], batch_rows, consecutive_rows_, slot.full[i].raw_data());
+  }
+  if (spec_->transform) {
+    Batch batch;
+    batch.tensors_ = size == spec_->batch_size ? slot.full : slot.partial;
+    batch.num_samples_ = size;
+    batch.index_ = index;
+    batch.epoch_ = epoch_;
+    spec_->transform(batch);
+  }
+}
+
+void BatchEngine::point(Batch& batch, int64_t index) {
+  Slot& slot = slots_[static_cast<size_t>(index) % slots_.size()];
+  const int64_t size = std::min(spec_->batch_size, spec_->count - index * spec_->batch_size);
+  batch.tensors_ = size == spec_->batch_size ? slot.full : slot.partial;
+  batch.num_samples_ = size;
+  batch.index_ = index;
+  batch.epoch_ = epoch_;
+}
+
+void BatchEngine::start_epoch(int64_t epoch) {
+  TY_CHECK(!epoch_open_, "BatchEngine::start_epoch while an epoch is open");
+  next_index_ = 0;
+  epoch_open_ = true;
+  if (!producer_.joinable()) {
+    epoch_ = epoch;
+    if (spec_->shuffle_seed) epoch_permutation(*spec_->shuffle_seed, epoch_, order_);
+    return;
+  }
+  {
+    std::unique_lock lock(mutex_);
+    consumer_wake_.wait(lock, [this] { return producer_idle_; });
+    epoch_ = epoch;
+    produced_ = 0;
+    released_ = 0;
+    cancel_ = false;
+    error_ = nullptr;
+    producer_idle_ = false;
+    ++generation_;
+  }
+  producer_wake_.notify_all();
+}
+
+bool BatchEngine::next(Batch& batch) {
+  if (!epoch_open_) return false;
+  if (!producer_.joinable()) {
+    if (next_index_ >= num_batches_) {
+      epoch_open_ = false;
+      return false;
+    }
+    try {
+      produce(next_index_, slots_[0], rows_);
+    } catch (...) {
+      epoch_open_ = false;
+      throw;
+    }
+    point(batch, next_index_++);
+    return true;
+  }
+
+  std::unique_lock lock(mutex_);
+  // Everything before next_index_ (including the batch handed out last time) is released.
+  released_ = next_index_;
+  producer_wake_.notify_all();
+  if (next_index_ >= num_batches_) {
+    epoch_open_ = false;
+    return false;
+  }
+  consumer_wake_.wait(lock, [this] { return produced_ > next_index_ || error_ != nullptr; });
+  if (produced_ <= next_index_) {
+    // The producer failed before this batch; it is idle by the time error_ is set.
+    std::exception_ptr error = std::exchange(error_, nullptr);
+    consumer_wake_.wait(lock, [this] { return producer_idle_; });
+    epoch_open_ = false;
+    std::rethrow_exception(error);
+  }
+  lock.unlock();
+  point(batch, next_index_++);
+  return true;
+}
+
+void BatchEngine::stop_epoch() {
+  if (!epoch_open_) return;
+  epoch_open_ = false;
+  if (!producer_.joinable()) return;
+  std::unique_lock lock(mutex_);
+  cancel_ = true;
+  producer_wake_.notify_all();
+  consumer_wake_.wait(lock, [this] { return producer_idle_; });
+  cancel_ = false;
+  error_ = nullptr;
+}
+
+void BatchEngine::producer_loop() {
+  // The producer's own scratch, so it never shares rows_ with anyone.
+  std::vector<int64_t> rows(static_cast<size_t>(spec_->batch_size));
+  uint64_t seen_generation = 0;
+  std::unique_lock lock(mutex_);
+  for (;;) {
+    producer_wake_.wait(lock, [&] { return shutdown_ || generation_ != seen_generation; });
+    if (shutdown_) return;
+    seen_generation = generation_;
+    lock.unlock();
+    try {
+      if (spec_->shuffle_seed) epoch_permutation(*spec_->shuffle_seed, epoch_, order_);
+      for (int64_t index = 0; index < num_batches_; ++index) {
+        lock.lock();
+        producer_wake_.wait(lock, [&] {
+          return cancel_ || shutdown_ || index < released_ + static_cast<int64_t>(slots_.size());
+        });
+        const bool stop = cancel_ || shutdown_;
+        lock.unlock();
+        if (stop) break;
+        produce(index, slots_[static_cast<size_t>(index) % slots_.size()], rows);
+        lock.lock();
+        produced_ = index + 1;
+        lock.unlock();
+        consumer_wake_.notify_all();
+      }
+      lock.lock();
+    } catch (...) {
+      lock.lock();
+      error_ = std::current_exception();
+    }
+    producer_idle_ = true;
+    consumer_wake_.notify_all();
+  }
+}
+
+}  // namespace trainyard::data::detail
