@@ -115,7 +115,7 @@ void Tensor::fill(double value) const {
   });
 }
 
-Tensor Tensor::cast(DType dtype) const {
+Tensor Tensor::cast(DType dtype, double scale) const {
   Tensor result = zeros(shape_, dtype);
   dispatch_numeric(dtype_, [&](auto source_zero) {
     using Source = decltype(source_zero);
@@ -123,7 +123,13 @@ Tensor Tensor::cast(DType dtype) const {
     dispatch_numeric(dtype, [&](auto target_zero) {
       using Target = decltype(target_zero);
       Target* out = static_cast<Target*>(result.raw_data());
-      for (int64_t i = 0; i < num_elements(); ++i) out[i] = static_cast<Target>(in[i]);
+      if (scale == 1.0) {
+        for (int64_t i = 0; i < num_elements(); ++i) out[i] = static_cast<Target>(in[i]);
+        return;
+      }
+      for (int64_t i = 0; i < num_elements(); ++i) {
+        out[i] = static_cast<Target>(static_cast<double>(in[i]) * scale);
+      }
     });
   });
   return result;

@@ -73,8 +73,9 @@ class Tensor {
   void copy_from(const Tensor& source) const;
   // Sets every element to `value` (converted to dtype()).
   void fill(double value) const;
-  // Element-wise conversion into a new tensor of `dtype` (CPU only).
-  Tensor cast(DType dtype) const;
+  // Element-wise conversion into a new tensor of `dtype`, each value multiplied by `scale`
+  // first (CPU only): images.cast(DType::kFloat32, 1.0 / 255) is Keras's `images / 255.0`.
+  Tensor cast(DType dtype, double scale = 1.0) const;
 
   template <typename T>
   std::vector<T> to_vector() const {

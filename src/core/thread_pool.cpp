@@ -35,24 +35,33 @@ ThreadPool::~ThreadPool() {
   for (auto& worker : workers_) worker.join();
 }
 
-void ThreadPool::run_tasks() {
+void ThreadPool::run_tasks(uint32_t generation) {
   t_inside_task = true;
   for (;;) {
-    int64_t i = next_task_.fetch_add(1, std::memory_order_relaxed);
-    if (i >= num_tasks_) break;
-    if (failed_.load(std::memory_order_relaxed)) continue;
-    try {
-      (*task_)(i);
-    } catch (...) {
-      if (!failed_.exchange(true)) failure_ = std::current_exception();
+    uint64_t claim = claim_.load(std::memory_order_acquire);
+    if (static_cast<uint32_t>(claim >> 32) != generation) break;
+    int64_t index = static_cast<int64_t>(claim & 0xffffffffu);
+    // While this job's index is below its task count the job cannot end, so the task
+    // fields read here belong to it whenever the claim below succeeds.
+    int64_t count = num_tasks_.load(std::memory_order_relaxed);
+    FunctionRef<void(int64_t)>* task = task_.load(std::memory_order_relaxed);
+    if (index >= count) break;
+    if (!claim_.compare_exchange_weak(claim, claim + 1, std::memory_order_acq_rel)) continue;
+    if (!failed_.load(std::memory_order_relaxed)) {
+      try {
+        (*task)(index);
+      } catch (...) {
+        if (!failed_.exchange(true)) failure_ = std::current_exception();
+      }
     }
+    remaining_.fetch_sub(1, std::memory_order_acq_rel);
   }
   t_inside_task = false;
 }
 
 void ThreadPool::worker_loop() {
   // Starts from the constructor's generation, not a fresh load: a job dispatched before
-  // this thread first runs must still count this worker in.
+  // this thread first runs must still be seen as new.
   uint32_t seen = 0;
   for (;;) {
     uint32_t current = generation_.load(std::memory_order_acquire);
@@ -66,8 +75,7 @@ void ThreadPool::worker_loop() {
     }
     seen = current;
     if (stopping_.load()) return;
-    run_tasks();
-    busy_workers_.fetch_sub(1, std::memory_order_release);
+    run_tasks(current);
   }
 }
 
@@ -77,16 +85,26 @@ void ThreadPool::parallel_for(int64_t num_tasks, FunctionRef<void(int64_t)> task
     for (int64_t i = 0; i < num_tasks; ++i) task(i);
     return;
   }
-  task_ = &task;
-  num_tasks_ = num_tasks;
-  failed_.store(false);
+  TY_CHECK(num_tasks < (int64_t{1} << 31), "parallel_for: too many tasks");
+  uint32_t generation = generation_.load() + 1;
+  task_.store(&task, std::memory_order_relaxed);
+  num_tasks_.store(num_tasks, std::memory_order_relaxed);
+  failed_.store(false, std::memory_order_relaxed);
   failure_ = nullptr;
-  next_task_.store(0, std::memory_order_relaxed);
-  busy_workers_.store(static_cast<int>(workers_.size()), std::memory_order_relaxed);
-  generation_.fetch_add(1, std::memory_order_release);
+  remaining_.store(num_tasks, std::memory_order_relaxed);
+  claim_.store(static_cast<uint64_t>(generation) << 32, std::memory_order_release);
+  generation_.store(generation, std::memory_order_release);
   generation_.notify_all();
-  run_tasks();
-  while (busy_workers_.load(std::memory_order_acquire) != 0) cpu_relax();
+  run_tasks(generation);
+  // Wait only for tasks still running elsewhere; a worker that never woke is not waited
+  // for. Yield once the wait is long, in case that worker lost its core.
+  for (int spin = 0; remaining_.load(std::memory_order_acquire) != 0; ++spin) {
+    if (spin < kSpinIterations) {
+      cpu_relax();
+    } else {
+      std::this_thread::yield();
+    }
+  }
   if (failed_.load()) std::rethrow_exception(failure_);
 }
 

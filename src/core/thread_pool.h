@@ -31,15 +31,20 @@ class ThreadPool {
 
  private:
   void worker_loop();
-  void run_tasks();
+  // Claims and runs tasks of job `generation` until none are left or a newer job started.
+  void run_tasks(uint32_t generation);
 
   std::vector<std::thread> workers_;
-  // The current job; written by the dispatching thread before generation_ is bumped.
-  FunctionRef<void(int64_t)>* task_ = nullptr;
-  int64_t num_tasks_ = 0;
-  std::atomic<int64_t> next_task_{0};
-  std::atomic<int> busy_workers_{0};
-  std::atomic<uint32_t> generation_{0};
+  // The current job. Written by the dispatching thread before it publishes the job's
+  // generation; read by workers only between a load of claim_ for that generation and a
+  // successful claim, during which the job cannot end.
+  std::atomic<FunctionRef<void(int64_t)>*> task_{nullptr};
+  std::atomic<int64_t> num_tasks_{0};
+  // (generation << 32) | next unclaimed task: claiming is one compare-and-swap, so a worker
+  // that wakes late can never take a task of a newer job by mistake.
+  std::atomic<uint64_t> claim_{0};
+  std::atomic<int64_t> remaining_{0};     // tasks of the current job not yet finished
+  std::atomic<uint32_t> generation_{0};  // bumped per job; workers sleep on it
   std::atomic<bool> stopping_{false};
   std::atomic<bool> failed_{false};
   std::exception_ptr failure_;

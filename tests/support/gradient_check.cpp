@@ -49,9 +49,12 @@ Harness build_harness(const GraphBuilder& build, const std::vector<GradientCheck
   Harness harness;
   std::vector<graph::NodeId> nodes;
   for (size_t i = 0; i < inputs.size(); ++i) {
-    auto variable = std::make_shared<graph::Variable>();
-    variable->path = "input_" + std::to_string(i);
-    variable->value = inputs[i].value.clone();
+    auto variable = inputs[i].variable;
+    if (!variable) {
+      variable = std::make_shared<graph::Variable>();
+      variable->path = "input_" + std::to_string(i);
+      variable->value = inputs[i].value.clone();
+    }
     variable->trainable = inputs[i].differentiable;
     if (variable->trainable) {
       variable->gradient = Tensor::zeros(variable->value.shape(), variable->value.dtype());

@@ -16,6 +16,9 @@ namespace trainyard::testing {
 struct GradientCheckInput {
   Tensor value;               // float64 (or an integer dtype for labels)
   bool differentiable = true;  // false for labels and sample weights
+  // When set, this existing variable (a layer's weight) is checked and perturbed in place
+  // instead of a new one made from `value`.
+  graph::VariablePtr variable;
 };
 
 struct GradientCheckOptions {

@@ -1,0 +1,77 @@
+// trainyard's Keras-style API in one include. A Keras user should recognise every line:
+//
+//   namespace k = trainyard::keras;
+//   auto model = k::Sequential({
+//       k::layers::Flatten(),
+//       k::layers::Dense(128, {.activation = "relu"}),
+//       k::layers::Dense(10),
+//   });
+//   model.compile({.optimizer = k::optimizers::Adam({.learning_rate = 1e-3}),
+//                  .loss = k::losses::SparseCategoricalCrossentropy({.from_logits = true}),
+//                  .metrics = {"accuracy"}});
+//   auto history = model.fit(x_train, y_train, {.batch_size = 32, .epochs = 10});
+#pragma once
+
+#include <memory>
+
+#include "core/random.h"
+#include "core/tensor.h"
+#include "core/thread_pool.h"
+#include "data/dataset.h"
+#include "data/fashion_mnist.h"
+#include "keras/model.h"
+#include "keras/sequential.h"
+#include "nn/layers/activation.h"
+#include "nn/layers/dense.h"
+#include "nn/layers/dropout.h"
+#include "nn/layers/flatten.h"
+#include "nn/losses.h"
+#include "nn/optimizers/optimizers.h"
+
+namespace trainyard::keras {
+
+namespace layers {
+inline std::shared_ptr<nn::Dense> Dense(int64_t units, nn::DenseOptions options = {}) {
+  return std::make_shared<nn::Dense>(units, std::move(options));
+}
+inline std::shared_ptr<nn::Flatten> Flatten(std::string name = "") {
+  return std::make_shared<nn::Flatten>(std::move(name));
+}
+inline std::shared_ptr<nn::Reshape> Reshape(std::vector<int64_t> target_shape,
+                                            std::string name = "") {
+  return std::make_shared<nn::Reshape>(std::move(target_shape), std::move(name));
+}
+inline std::shared_ptr<nn::Dropout> Dropout(double rate, nn::DropoutOptions options = {}) {
+  return std::make_shared<nn::Dropout>(rate, std::move(options));
+}
+inline std::shared_ptr<nn::ActivationLayer> Activation(const std::string& activation,
+                                                       std::string name = "") {
+  return std::make_shared<nn::ActivationLayer>(activation, std::move(name));
+}
+}  // namespace layers
+
+namespace optimizers {
+inline std::shared_ptr<nn::Sgd> SGD(nn::SgdOptions options = {}) {
+  return std::make_shared<nn::Sgd>(std::move(options));
+}
+inline std::shared_ptr<nn::Adam> Adam(nn::AdamOptions options = {}) {
+  return std::make_shared<nn::Adam>(std::move(options));
+}
+// Keras's AdamW: Adam with decoupled weight decay, 0.004 unless given.
+inline std::shared_ptr<nn::AdamW> AdamW(nn::AdamWOptions options = {}) {
+  return std::make_shared<nn::AdamW>(std::move(options));
+}
+inline std::shared_ptr<nn::Rmsprop> RMSprop(nn::RmspropOptions options = {}) {
+  return std::make_shared<nn::Rmsprop>(std::move(options));
+}
+}  // namespace optimizers
+
+namespace losses = nn::losses;
+namespace initializers = nn::initializers;
+
+namespace utils {
+// keras.utils.set_random_seed: makes initializers, dropout and shuffling reproducible.
+inline void set_random_seed(uint64_t seed) { trainyard::set_random_seed(seed); }
+}  // namespace utils
+
+}  // namespace trainyard::keras

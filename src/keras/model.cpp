@@ -1,0 +1,275 @@
+#include "keras/model.h"
+
+#include <unistd.h>
+
+#include <cmath>
+#include <iostream>
+
+#include "backend/backend.h"
+#include "core/error.h"
+#include "core/random.h"
+#include "data/dataset.h"
+#include "keras/trainer.h"
+
+namespace trainyard::keras {
+namespace {
+
+std::ostream& output_of(std::ostream* requested) { return requested ? *requested : std::cout; }
+
+bool is_terminal(std::ostream* requested) {
+  return requested == nullptr && isatty(STDOUT_FILENO) == 1;
+}
+
+void require_samples(const char* method, const Tensor& x, const Tensor& y) {
+  if (!x.defined()) throw ValueError(std::string(method) + ": x is undefined");
+  if (x.shape().rank() < 1) {
+    throw ShapeError(std::string(method) + ": x needs a sample dimension, got " + x.to_string());
+  }
+  if (!y.defined()) return;
+  if (y.shape().rank() < 1 || y.shape()[0] != x.shape()[0]) {
+    throw ShapeError(std::string(method) + ": x and y must hold the same number of samples, got x " +
+                     x.shape().to_string() + " and y " + y.shape().to_string());
+  }
+}
+
+void require_batch_size(const char* method, int64_t batch_size) {
+  if (batch_size < 1) {
+    throw ValueError(std::string(method) + ": batch_size must be >= 1, got " +
+                     std::to_string(batch_size));
+  }
+}
+
+void require_verbose(const char* method, int verbose) {
+  if (verbose < 0 || verbose > 2) {
+    throw ValueError(std::string(method) + ": verbose must be 0, 1 or 2, got " +
+                     std::to_string(verbose));
+  }
+}
+
+// x and y as float32 (the compute dtype), converted while batches are gathered.
+data::Dataset as_float_dataset(const Tensor& x, const Tensor& y) {
+  std::vector<Tensor> arrays{x};
+  if (y.defined()) arrays.push_back(y);
+  data::Dataset dataset = data::Dataset::from_tensors(arrays).cast(0, DType::kFloat32);
+  if (y.defined()) dataset = dataset.cast(1, DType::kFloat32);
+  return dataset;
+}
+
+// Runs the test step over every batch of `dataset`, optionally drawing a progress bar.
+void run_test_epoch(Trainer& trainer, const data::Dataset& dataset, ProgressBar* bar) {
+  trainer.reset_metrics();
+  auto iterator = dataset.begin_epoch(0);
+  data::Batch batch;
+  while (iterator.next(batch)) {
+    trainer.test_step(batch[0], batch[1]);
+    if (bar) bar->update(batch.index() + 1, trainer.results(), false);
+  }
+}
+
+Logs with_prefix(const std::string& prefix, const Logs& logs) {
+  Logs result;
+  for (const auto& [name, value] : logs) result.emplace_back(prefix + name, value);
+  return result;
+}
+
+}  // namespace
+
+Model::Model(std::string name) : name_(std::move(name)) {}
+Model::~Model() = default;
+
+Model::Model(Model&& other) noexcept
+    : name_(std::move(other.name_)), built_(other.built_), input_shape_(std::move(other.input_shape_)),
+      trainer_(std::move(other.trainer_)) {
+  if (trainer_) trainer_->rebind(*this);
+}
+
+Model& Model::operator=(Model&& other) noexcept {
+  name_ = std::move(other.name_);
+  built_ = other.built_;
+  input_shape_ = std::move(other.input_shape_);
+  trainer_ = std::move(other.trainer_);
+  if (trainer_) trainer_->rebind(*this);
+  return *this;
+}
+
+void Model::build(const Shape& input_shape) {
+  Shape shape = input_shape.with_batch(-1);
+  if (built_) {
+    if (shape != input_shape_) {
+      throw ShapeError("model '" + name_ + "' was built for inputs " +
+                       input_shape_.to_keras_string() + ", not " + shape.to_keras_string());
+    }
+    return;
+  }
+  build_layers(shape);
+  input_shape_ = shape;
+  built_ = true;
+}
+
+void Model::compile(const CompileOptions& options) {
+  trainer_ = std::make_unique<Trainer>(*this, options, backend::cpu_backend());
+}
+
+Trainer& Model::trainer() const {
+  if (!trainer_) {
+    throw ValueError("model '" + name_ + "' must be compiled first: call compile() before fit(), "
+                     "evaluate() or train_on_batch()");
+  }
+  return *trainer_;
+}
+
+nn::Optimizer& Model::optimizer() const { return trainer().optimizer(); }
+
+History Model::fit(const Tensor& x, const Tensor& y, const FitOptions& options) {
+  Trainer& trainer = this->trainer();
+  require_samples("fit", x, y);
+  require_batch_size("fit", options.batch_size);
+  require_verbose("fit", options.verbose);
+  if (!(options.validation_split >= 0.0 && options.validation_split < 1.0)) {
+    throw ValueError("fit: validation_split must be in [0, 1), got " +
+                     std::to_string(options.validation_split));
+  }
+  if (options.epochs < 0 || options.initial_epoch < 0) {
+    throw ValueError("fit: epochs and initial_epoch must be >= 0");
+  }
+
+  data::Dataset all = as_float_dataset(x, y);
+  data::Dataset train = all;
+  std::optional<data::Dataset> validation;
+  if (options.validation_data) {
+    require_samples("fit(validation_data)", options.validation_data->x, options.validation_data->y);
+    validation = as_float_dataset(options.validation_data->x, options.validation_data->y).batch(options.batch_size);
+  } else if (options.validation_split > 0.0) {
+    data::DatasetSplit split = all.split_at(options.validation_split);
+    train = split.train;
+    if (split.validation.num_samples() > 0) validation = split.validation.batch(options.batch_size);
+  }
+  if (train.num_samples() == 0) throw ValueError("fit: no training samples");
+  if (options.shuffle) train = train.shuffle(options.seed.value_or(next_random_seed()));
+  train = train.batch(options.batch_size).prefetch(2);
+
+  trainer.prepare(x.shape(), y.shape());
+  if (validation) {
+    trainer.prepare(options.validation_data ? options.validation_data->x.shape() : x.shape(),
+                    options.validation_data ? options.validation_data->y.shape() : y.shape());
+  }
+
+  std::ostream& out = output_of(options.output);
+  History history;
+  history.verbose = options.verbose;
+  history.epochs = options.epochs;
+  history.steps = train.num_batches();
+  const int64_t steps = train.num_batches();
+  const bool interactive = is_terminal(options.output);
+  Clock clock = steady_clock_seconds();
+
+  for (int epoch = options.initial_epoch; epoch < options.epochs; ++epoch) {
+    trainer.reset_metrics();
+    write_epoch_header(out, epoch, options.epochs, options.verbose);
+    ProgressBar bar(out, {.target = steps, .verbose = options.verbose, .interactive = interactive,
+                          .clock = clock});
+    double last_draw = -1;
+    auto iterator = train.begin_epoch(epoch);
+    data::Batch batch;
+    while (iterator.next(batch)) {
+      trainer.train_step(batch[0], batch[1]);
+      // Only build logs when the bar could redraw (Keras throttles to 0.05 s); the first
+      // step always reports, since the bar's per-step estimate starts after it.
+      int64_t done = batch.index() + 1;
+      if (options.verbose == 1 && done < steps) {
+        double now = clock();
+        if (done == 1 || now - last_draw >= 0.05) {
+          bar.update(done, trainer.results(), false);
+          last_draw = now;
+        }
+      }
+    }
+    Logs logs = trainer.results();
+    if (validation) {
+      run_test_epoch(trainer, *validation, nullptr);
+      for (auto& entry : with_prefix("val_", trainer.results())) logs.push_back(entry);
+    }
+    bar.update(steps, logs, true);
+    history.epoch.push_back(epoch);
+    for (const auto& [name, value] : logs) history.history[name].push_back(value);
+  }
+  return history;
+}
+
+Logs Model::evaluate(const Tensor& x, const Tensor& y, const EvaluateOptions& options) {
+  Trainer& trainer = this->trainer();
+  require_samples("evaluate", x, y);
+  if (!y.defined()) throw ValueError("evaluate: y is undefined");
+  require_batch_size("evaluate", options.batch_size);
+  require_verbose("evaluate", options.verbose);
+  trainer.prepare(x.shape(), y.shape());
+  data::Dataset dataset = as_float_dataset(x, y).batch(options.batch_size);
+  std::ostream& out = output_of(options.output);
+  ProgressBar bar(out, {.target = dataset.num_batches(), .verbose = options.verbose,
+                        .interactive = is_terminal(options.output)});
+  run_test_epoch(trainer, dataset, options.verbose == 1 ? &bar : nullptr);
+  Logs logs = trainer.results();
+  if (options.verbose == 2) bar.update(dataset.num_batches(), logs, true);
+  return logs;
+}
+
+Tensor Model::predict(const Tensor& x, const PredictOptions& options) {
+  require_samples("predict", x, Tensor());
+  require_batch_size("predict", options.batch_size);
+  require_verbose("predict", options.verbose);
+  if (!trainer_) {
+    // Keras predicts with uncompiled models too.
+    CompileOptions inference{.optimizer = "sgd", .loss = nn::LossFunction("mse")};
+    trainer_ = std::make_unique<Trainer>(*this, inference, backend::cpu_backend());
+  }
+  trainer_->prepare_inputs(x.shape());
+  Shape output_shape = compute_output_shape(x.shape().with_batch(-1)).with_batch(x.shape()[0]);
+  Tensor output = Tensor::zeros(output_shape, DType::kFloat32);
+  data::Dataset dataset = as_float_dataset(x, Tensor()).batch(options.batch_size);
+  ProgressBar bar(output_of(options.output),
+                  {.target = dataset.num_batches(), .verbose = options.verbose,
+                   .interactive = is_terminal(options.output)});
+  auto iterator = dataset.begin_epoch(0);
+  data::Batch batch;
+  int64_t row = 0;
+  while (iterator.next(batch)) {
+    trainer_->predict_step(batch[0], output.slice_rows(row, row + batch.num_samples()));
+    row += batch.num_samples();
+    bar.update(batch.index() + 1, {}, std::nullopt);
+  }
+  return output;
+}
+
+Logs Model::train_on_batch(const Tensor& x, const Tensor& y) {
+  Trainer& trainer = this->trainer();
+  require_samples("train_on_batch", x, y);
+  trainer.prepare(x.shape(), y.shape());
+  trainer.reset_metrics();
+  trainer.train_step(x.dtype() == DType::kFloat32 ? x : x.cast(DType::kFloat32),
+                     y.dtype() == DType::kFloat32 ? y : y.cast(DType::kFloat32));
+  return trainer.results();
+}
+
+std::vector<graph::VariablePtr> Model::weights() const {
+  std::vector<graph::VariablePtr> result;
+  for (const auto& layer : layers()) {
+    for (auto& variable : layer->weights()) result.push_back(variable);
+  }
+  return result;
+}
+
+std::vector<graph::VariablePtr> Model::trainable_weights() const {
+  std::vector<graph::VariablePtr> result;
+  for (const auto& layer : layers()) {
+    for (auto& variable : layer->trainable_weights()) result.push_back(variable);
+  }
+  return result;
+}
+
+int64_t Model::count_params() const {
+  int64_t count = 0;
+  for (const auto& layer : layers()) count += layer->count_params();
+  return count;
+}
+
+}  // namespace trainyard::keras

@@ -1,0 +1,87 @@
+#include "nn/layer.h"
+
+#include "core/error.h"
+#include "nn/naming.h"
+
+namespace trainyard::nn {
+
+Layer::Layer(std::string_view class_name, std::string name)
+    : class_name_(class_name),
+      name_(name.empty() ? unique_name(to_snake_case(class_name)) : std::move(name)) {}
+
+void Layer::set_dtype(DType dtype) {
+  if (built_) throw ValueError("layer '" + name_ + "': dtype must be set before it is built");
+  if (!is_floating(dtype)) {
+    throw ValueError("layer '" + name_ + "': dtype must be a floating-point type, got " +
+                     std::string(dtype_name(dtype)));
+  }
+  dtype_ = dtype;
+}
+
+void Layer::set_trainable(bool trainable) {
+  trainable_ = trainable;
+  for (Weight& weight : weights_) weight.variable->trainable = trainable && weight.trainable;
+}
+
+void Layer::build(const Shape& input_shape) {
+  if (built_) {
+    bool compatible = input_shape.rank() == input_shape_.rank();
+    for (int64_t i = 1; compatible && i < input_shape.rank(); ++i) {
+      compatible = input_shape[i] == input_shape_[i];
+    }
+    if (!compatible) {
+      throw ShapeError("layer '" + name_ + "' was built for inputs " +
+                       input_shape_.to_keras_string() + " but is called on " +
+                       input_shape.to_keras_string());
+    }
+    return;
+  }
+  input_shape_ = input_shape.with_batch(-1);
+  build_weights(input_shape_);
+  built_ = true;
+}
+
+std::vector<graph::VariablePtr> Layer::weights() const {
+  std::vector<graph::VariablePtr> result = trainable_weights();
+  for (auto& variable : non_trainable_weights()) result.push_back(variable);
+  return result;
+}
+
+std::vector<graph::VariablePtr> Layer::trainable_weights() const {
+  std::vector<graph::VariablePtr> result;
+  for (const Weight& weight : weights_) {
+    if (weight.variable->trainable) result.push_back(weight.variable);
+  }
+  return result;
+}
+
+std::vector<graph::VariablePtr> Layer::non_trainable_weights() const {
+  std::vector<graph::VariablePtr> result;
+  for (const Weight& weight : weights_) {
+    if (!weight.variable->trainable) result.push_back(weight.variable);
+  }
+  return result;
+}
+
+int64_t Layer::count_params() const {
+  int64_t count = 0;
+  for (const Weight& weight : weights_) count += weight.variable->value.num_elements();
+  return count;
+}
+
+graph::VariablePtr Layer::add_weight(const std::string& name, const Shape& shape,
+                                     const Initializer& initializer, bool trainable) {
+  auto variable = std::make_shared<graph::Variable>();
+  variable->path = name_ + "/" + name;
+  variable->value = Tensor::zeros(shape, dtype_);
+  variable->trainable = trainable && trainable_;
+  initializer.fill(variable->value);
+  weights_.push_back({variable, trainable});
+  return variable;
+}
+
+graph::NodeId Layer::weight_node(graph::Graph& graph, const graph::VariablePtr& weight) const {
+  return graph.add_variable(weight);
+}
+
+}  // namespace trainyard::nn

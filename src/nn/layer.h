@@ -1,0 +1,82 @@
+// Layer: the base of every Keras layer. A layer creates its weights once it knows its
+// input shape (build), then adds its computation to a graph each time a model compiles a
+// step (call). Shapes include the batch dimension, which is -1 when unknown.
+// Thread safety: a layer is used by one model on one thread at a time.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "graph/graph.h"
+#include "nn/initializers.h"
+
+namespace trainyard::nn {
+
+// What a call may depend on besides its input: Keras's `training` argument.
+struct CallContext {
+  bool training = false;
+};
+
+class Layer {
+ public:
+  // `name` empty: a unique snake_case name from the class name ("dense", "dense_1").
+  Layer(std::string_view class_name, std::string name);
+  virtual ~Layer() = default;
+  Layer(const Layer&) = delete;
+  Layer& operator=(const Layer&) = delete;
+
+  const std::string& name() const { return name_; }
+  const std::string& class_name() const { return class_name_; }
+  // dtype of the layer's weights and computation (float32 unless set before build).
+  DType dtype() const { return dtype_; }
+  void set_dtype(DType dtype);
+  bool trainable() const { return trainable_; }
+  // Moves every weight of the layer between trainable and non-trainable.
+  void set_trainable(bool trainable);
+
+  bool built() const { return built_; }
+  // Creates the weights for inputs of `input_shape` ([batch, ...]); later calls check the
+  // shape is compatible. Throws ShapeError naming the layer otherwise.
+  void build(const Shape& input_shape);
+  const Shape& input_shape() const { return input_shape_; }
+
+  virtual Shape compute_output_shape(const Shape& input_shape) const = 0;
+  // Adds the layer's ops on `input` to `graph` and returns the output node.
+  // REQUIRES: built().
+  virtual graph::NodeId call(graph::Graph& graph, graph::NodeId input,
+                             const CallContext& context) = 0;
+
+  // Weights in Keras's order: trainable first, then non-trainable, each in creation order.
+  std::vector<graph::VariablePtr> weights() const;
+  std::vector<graph::VariablePtr> trainable_weights() const;
+  std::vector<graph::VariablePtr> non_trainable_weights() const;
+  int64_t count_params() const;
+
+ protected:
+  virtual void build_weights(const Shape& /*input_shape*/) {}
+  // Creates a weight named "<layer>/<name>" filled by `initializer`.
+  graph::VariablePtr add_weight(const std::string& name, const Shape& shape,
+                                const Initializer& initializer, bool trainable = true);
+  // The graph node for a weight.
+  graph::NodeId weight_node(graph::Graph& graph, const graph::VariablePtr& weight) const;
+
+ private:
+  struct Weight {
+    graph::VariablePtr variable;
+    bool trainable;  // the weight's own flag; the variable's also depends on the layer's
+  };
+
+  std::string class_name_;
+  std::string name_;
+  DType dtype_ = DType::kFloat32;
+  bool trainable_ = true;
+  bool built_ = false;
+  Shape input_shape_;
+  std::vector<Weight> weights_;
+};
+
+using LayerPtr = std::shared_ptr<Layer>;
+
+}  // namespace trainyard::nn

@@ -1,0 +1,42 @@
+#include "nn/layers/dense.h"
+
+#include "core/error.h"
+#include "graph/ops/ops.h"
+#include "nn/activations.h"
+
+namespace trainyard::nn {
+
+Dense::Dense(int64_t units, DenseOptions options)
+    : Layer("Dense", options.name), units_(units), options_(std::move(options)),
+      activation_(parse_activation(options_.activation)) {
+  if (units <= 0) {
+    throw ValueError("Dense '" + name() + "': units must be a positive integer, got " +
+                     std::to_string(units));
+  }
+}
+
+Shape Dense::compute_output_shape(const Shape& input_shape) const {
+  if (input_shape.rank() < 2) {
+    throw ShapeError("Dense '" + name() + "' needs inputs of rank >= 2 ([batch, features]), got " +
+                     input_shape.to_keras_string());
+  }
+  Shape output = input_shape;
+  output[-1] = units_;
+  return output;
+}
+
+void Dense::build_weights(const Shape& input_shape) {
+  compute_output_shape(input_shape);
+  kernel_ = add_weight("kernel", Shape{input_shape[-1], units_}, options_.kernel_initializer);
+  if (options_.use_bias) bias_ = add_weight("bias", Shape{units_}, options_.bias_initializer);
+}
+
+graph::NodeId Dense::call(graph::Graph& graph, graph::NodeId input, const CallContext&) {
+  std::vector<graph::NodeId> inputs{input, weight_node(graph, kernel_)};
+  if (bias_) inputs.push_back(weight_node(graph, bias_));
+  graph::NodeId output = graph.add_op(graph::ops::affine(), inputs, name());
+  if (activation_.kind == backend::ActivationKind::kLinear) return output;
+  return graph.add_op(graph::ops::activation(activation_), {output}, name() + "/activation");
+}
+
+}  // namespace trainyard::nn

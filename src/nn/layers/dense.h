@@ -1,0 +1,37 @@
+// Dense: output = activation(input @ kernel + bias) over the last axis.
+// Input [batch, ..., K] -> output [batch, ..., units]; kernel [K, units], bias [units].
+#pragma once
+
+#include "nn/layer.h"
+
+namespace trainyard::nn {
+
+struct DenseOptions {
+  std::string activation = "linear";
+  bool use_bias = true;
+  Initializer kernel_initializer = "glorot_uniform";
+  Initializer bias_initializer = "zeros";
+  std::string name;  // empty: "dense", "dense_1", ...
+};
+
+class Dense final : public Layer {
+ public:
+  // REQUIRES: units > 0 (ValueError otherwise).
+  Dense(int64_t units, DenseOptions options = {});
+
+  int64_t units() const { return units_; }
+  const DenseOptions& options() const { return options_; }
+  Shape compute_output_shape(const Shape& input_shape) const override;
+  graph::NodeId call(graph::Graph& graph, graph::NodeId input, const CallContext& context) override;
+
+ private:
+  void build_weights(const Shape& input_shape) override;
+
+  int64_t units_;
+  DenseOptions options_;
+  backend::Activation activation_;
+  graph::VariablePtr kernel_;
+  graph::VariablePtr bias_;
+};
+
+}  // namespace trainyard::nn

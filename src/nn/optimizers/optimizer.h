@@ -1,0 +1,63 @@
+// Optimizer: Keras's optimizers over a model's trainable variables packed into one flat
+// buffer, so each step is a single fused update. Holds the iteration count, the learning
+// rate (a float32 value, as Keras keeps it) and the slot buffers.
+// Thread safety: one training loop at a time.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "backend/backend.h"
+
+namespace trainyard::nn {
+
+// Options every optimizer takes (keras-semantics.md section 3.1).
+struct OptimizerOptions {
+  double learning_rate = 0.001;
+  double weight_decay = 0.0;  // decoupled decay, applied before the update
+  std::string name;           // empty: the optimizer's Keras name ("adam")
+};
+
+class Optimizer {
+ public:
+  virtual ~Optimizer() = default;
+
+  const std::string& name() const { return name_; }
+  int64_t iterations() const { return iterations_; }
+  double learning_rate() const { return learning_rate_; }
+  // Stored as float32, as Keras's learning_rate variable is.
+  void set_learning_rate(double learning_rate);
+  double weight_decay() const { return weight_decay_; }
+
+  // Creates zeroed slots shaped like `parameters` (once; later calls check the size).
+  void build(const Tensor& parameters, backend::Backend& backend);
+  bool built() const { return built_; }
+  // One update: parameters -= f(gradients); then iterations += 1. Allocates nothing.
+  // REQUIRES: built() with parameters of this size.
+  void apply(backend::Backend& backend, const Tensor& parameters, const Tensor& gradients);
+
+  // Slot buffers in Keras's order ("momentum", "velocity", ...), flat like the parameters.
+  const std::vector<std::string>& slot_names() const { return slot_names_; }
+  const std::vector<Tensor>& slots() const { return slots_; }
+
+ protected:
+  Optimizer(std::string default_name, const OptimizerOptions& options,
+            std::vector<std::string> slot_names);
+  // This step's constants, except learning_rate, weight_decay and iteration.
+  virtual backend::OptimizerStep step_constants() const = 0;
+
+ private:
+  std::string name_;
+  double learning_rate_;
+  double weight_decay_;
+  int64_t iterations_ = 0;
+  bool built_ = false;
+  int64_t built_size_ = 0;  // element count of the parameters built for
+  std::vector<std::string> slot_names_;
+  std::vector<Tensor> slots_;
+};
+
+using OptimizerPtr = std::shared_ptr<Optimizer>;
+
+}  // namespace trainyard::nn
