@@ -4,7 +4,10 @@ target_compile_options(trainyard_compile_options INTERFACE
   -Wall -Wextra -Werror -Wno-error=deprecated-declarations
   # Keyword-style options structs ({.epochs = 10}) leave the other fields at their defaults
   # on purpose.
-  -Wno-missing-field-initializers)
+  -Wno-missing-field-initializers
+  # sqrt/exp never report through errno in trainyard; without this GCC keeps a scalar
+  # errno path that stops loops with std::sqrt from vectorising.
+  -fno-math-errno)
 if(TRAINYARD_NATIVE)
   target_compile_options(trainyard_compile_options INTERFACE -march=native)
 endif()

@@ -111,7 +111,8 @@ void Tensor::fill(double value) const {
     using T = decltype(zero);
     T* out = static_cast<T*>(raw_data());
     T converted = static_cast<T>(value);
-    for (int64_t i = 0; i < num_elements(); ++i) out[i] = converted;
+    const int64_t count = num_elements();
+    for (int64_t i = 0; i < count; ++i) out[i] = converted;
   });
 }
 
@@ -123,11 +124,12 @@ Tensor Tensor::cast(DType dtype, double scale) const {
     dispatch_numeric(dtype, [&](auto target_zero) {
       using Target = decltype(target_zero);
       Target* out = static_cast<Target*>(result.raw_data());
+      const int64_t count = num_elements();
       if (scale == 1.0) {
-        for (int64_t i = 0; i < num_elements(); ++i) out[i] = static_cast<Target>(in[i]);
+        for (int64_t i = 0; i < count; ++i) out[i] = static_cast<Target>(in[i]);
         return;
       }
-      for (int64_t i = 0; i < num_elements(); ++i) {
+      for (int64_t i = 0; i < count; ++i) {
         out[i] = static_cast<Target>(static_cast<double>(in[i]) * scale);
       }
     });

@@ -1,5 +1,6 @@
 #include "core/thread_pool.h"
 
+#include <chrono>
 #include <cstdlib>
 #include <memory>
 #include <mutex>
@@ -12,8 +13,26 @@ namespace {
 thread_local bool t_inside_task = false;
 
 // How long an idle worker polls before it sleeps: long enough to bridge the gap between
-// two kernels of a training step, short enough not to steal a core from the data loader.
-constexpr int kSpinIterations = 20000;
+// two kernels of a training step, short enough not to keep a core from the data loader
+// (or anything else) between steps.
+constexpr auto kWorkerSpin = std::chrono::microseconds(50);
+// How long the dispatching thread polls for unfinished tasks before it yields its core.
+constexpr int kWaitSpinIterations = 20000;
+
+// True once `budget` has passed since `start`; reads the clock every 64 calls only.
+class SpinBudget {
+ public:
+  explicit SpinBudget(std::chrono::microseconds budget)
+      : deadline_(std::chrono::steady_clock::now() + budget) {}
+  bool spent() {
+    if ((++count_ & 63) != 0) return false;
+    return std::chrono::steady_clock::now() >= deadline_;
+  }
+
+ private:
+  std::chrono::steady_clock::time_point deadline_;
+  uint32_t count_ = 0;
+};
 
 inline void cpu_relax() {
 #if defined(__x86_64__)
@@ -65,7 +84,8 @@ void ThreadPool::worker_loop() {
   uint32_t seen = 0;
   for (;;) {
     uint32_t current = generation_.load(std::memory_order_acquire);
-    for (int spin = 0; current == seen && spin < kSpinIterations; ++spin) {
+    SpinBudget budget(kWorkerSpin);
+    while (current == seen && !budget.spent()) {
       cpu_relax();
       current = generation_.load(std::memory_order_acquire);
     }
@@ -99,7 +119,7 @@ void ThreadPool::parallel_for(int64_t num_tasks, FunctionRef<void(int64_t)> task
   // Wait only for tasks still running elsewhere; a worker that never woke is not waited
   // for. Yield once the wait is long, in case that worker lost its core.
   for (int spin = 0; remaining_.load(std::memory_order_acquire) != 0; ++spin) {
-    if (spin < kSpinIterations) {
+    if (spin < kWaitSpinIterations) {
       cpu_relax();
     } else {
       std::this_thread::yield();

@@ -1,0 +1,135 @@
+// trainyard's side of bench/compare_mlp.sh: TensorFlow's beginner tutorial MLP on
+// Fashion-MNIST, timed the way bench/peers/mlp_common.py times Keras and PyTorch, printing
+// the same JSON lines (see bench/peers/README.md).
+//
+// Usage: mlp_bench --workload epoch_b32|epoch_b256|step_b1 [--epochs K] [--full]
+//                  [--threads N] [--steps S] [--seed S] [--data-dir DIR]
+#include <cblas.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <iostream>
+#include <map>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+#include <trainyard/keras.h>
+
+namespace k = trainyard::keras;
+using trainyard::DType;
+using trainyard::Tensor;
+
+namespace {
+
+struct Arguments {
+  std::string workload;
+  int epochs = 0;
+  bool full = false;
+  int threads = 0;
+  int64_t steps = 2000;
+  uint64_t seed = 1;
+  std::string data_dir = "/usr/share/datasets/fashion-mnist";
+};
+
+[[noreturn]] void usage(const std::string& message) {
+  std::cerr << "mlp_bench: " << message
+            << "\nusage: mlp_bench --workload epoch_b32|epoch_b256|step_b1 [--epochs K] [--full]"
+               " [--threads N] [--steps S] [--seed S] [--data-dir DIR]\n";
+  std::exit(2);
+}
+
+Arguments parse(int argc, char** argv) {
+  Arguments arguments;
+  if (const char* dir = std::getenv("TRAINYARD_FASHION_MNIST")) arguments.data_dir = dir;
+  for (int i = 1; i < argc; ++i) {
+    std::string flag = argv[i];
+    auto value = [&]() -> std::string {
+      if (i + 1 >= argc) usage(flag + " needs a value");
+      return argv[++i];
+    };
+    if (flag == "--workload") arguments.workload = value();
+    else if (flag == "--epochs") arguments.epochs = std::stoi(value());
+    else if (flag == "--full") arguments.full = true;
+    else if (flag == "--threads") arguments.threads = std::stoi(value());
+    else if (flag == "--steps") arguments.steps = std::stoll(value());
+    else if (flag == "--seed") arguments.seed = std::stoull(value());
+    else if (flag == "--data-dir") arguments.data_dir = value();
+    else usage("unknown option " + flag);
+  }
+  if (arguments.workload != "epoch_b32" && arguments.workload != "epoch_b256" &&
+      arguments.workload != "step_b1") {
+    usage("--workload must be epoch_b32, epoch_b256 or step_b1");
+  }
+  if (arguments.workload == "step_b1") arguments.full = false;
+  if (arguments.epochs == 0) arguments.epochs = arguments.full ? 10 : 3;
+  if (arguments.epochs < 2) usage("--epochs must be >= 2 (the first pass is warm-up)");
+  return arguments;
+}
+
+double median(std::vector<double> values) {
+  std::sort(values.begin(), values.end());
+  size_t n = values.size();
+  return n % 2 == 1 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Arguments arguments = parse(argc, argv);
+  if (arguments.threads > 0) trainyard::set_num_threads(arguments.threads);
+  k::utils::set_random_seed(arguments.seed);
+
+  auto data = trainyard::data::load_fashion_mnist(arguments.data_dir);
+  Tensor images = data.train_images.cast(DType::kFloat32, 1.0 / 255);
+  Tensor labels = data.train_labels;
+  int64_t batch_size = arguments.workload == "epoch_b32" ? 32 : arguments.workload == "epoch_b256" ? 256 : 1;
+  if (arguments.workload == "step_b1") {
+    images = images.slice_rows(0, arguments.steps);
+    labels = labels.slice_rows(0, arguments.steps);
+  }
+
+  auto model = k::Sequential({
+      k::layers::Flatten(),
+      k::layers::Dense(128, {.activation = "relu"}),
+      k::layers::Dense(10),
+  });
+  model.compile({.optimizer = k::optimizers::Adam(),
+                 .loss = k::losses::SparseCategoricalCrossentropy({.from_logits = true}),
+                 .metrics = {"accuracy"}});
+
+  // One fit() call per pass, as a user's epoch: shuffling, batching, the step and the
+  // metrics all count. The first pass (plan compilation, first allocations) is warm-up.
+  std::vector<double> seconds;
+  for (int epoch = 0; epoch < arguments.epochs; ++epoch) {
+    auto start = std::chrono::steady_clock::now();
+    model.fit(images, labels, {.batch_size = batch_size, .epochs = epoch + 1, .verbose = 0,
+                               .initial_epoch = epoch, .seed = arguments.seed});
+    seconds.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  }
+  double value = median(std::vector<double>(seconds.begin() + 1, seconds.end()));
+  bool per_step = arguments.workload == "step_b1";
+  if (per_step) value = value / static_cast<double>(arguments.steps) * 1e6;
+
+  nlohmann::json accuracy = nullptr;
+  if (arguments.full) {
+    Tensor test_images = data.test_images.cast(DType::kFloat32, 1.0 / 255);
+    for (const auto& [name, result] : model.evaluate(test_images, data.test_labels, {.verbose = 0})) {
+      if (name == "accuracy") accuracy = result;
+    }
+  }
+  nlohmann::json line = {
+      {"framework", "trainyard"},
+      {"config", "threads=" + std::to_string(trainyard::num_threads()) + ", OpenBLAS " +
+                     std::string(openblas_get_corename()) + " single-threaded calls"},
+      {"workload", arguments.workload},
+      {"value", value},
+      {"unit", per_step ? "us/step" : "s/epoch"},
+      {"test_accuracy", accuracy},
+      {"versions", {{"trainyard", "0.1.0"}, {"openblas", openblas_get_config()}}},
+  };
+  std::cout << line.dump() << std::endl;
+  return 0;
+}
