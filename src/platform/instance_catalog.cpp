@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdio>
 
 #include "core/error.h"
 #include "platform/edit_distance.h"
@@ -26,14 +27,15 @@ std::string join(const std::vector<std::string>& names, std::string_view separat
   return text;
 }
 
-template <typename T>
-std::string describe(const std::optional<T>& value) {
+std::string describe(const std::optional<double>& value) {
   if (!value) return "unknown";
-  if constexpr (std::is_same_v<T, ComputeCapability>) {
-    return value->to_string();
-  } else {
-    return std::to_string(*value);
-  }
+  char text[32];
+  std::snprintf(text, sizeof(text), "%g", *value);  // 24, 7.5: as the CSV writes them
+  return text;
+}
+
+std::string describe(const std::optional<ComputeCapability>& value) {
+  return value ? value->to_string() : "unknown";
 }
 
 }  // namespace

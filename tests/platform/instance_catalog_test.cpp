@@ -358,6 +358,11 @@ TEST(InstanceCatalogTest, BadRowsAreRejectedWithTheirPlace) {
   EXPECT_NE(message.find("compute capability 8.0, but an earlier row gives 7.5"), std::string::npos)
       << message;
 
+  message =
+      data_error_of(csv_with_row("ml.a.large,2,8,1,NVIDIA T4,16,Turing,7.5,,,,unknown,\n"
+                                 "ml.b.large,2,8,1,NVIDIA T4,15.5,Turing,7.5,,,,unknown,"));
+  EXPECT_NE(message.find("memory 15.5, but an earlier row gives 16"), std::string::npos) << message;
+
   message = data_error_of(csv_with_row("local,2,8,0,,,,,,,,unknown,"));
   EXPECT_NE(message.find("reserved for SageMaker local mode"), std::string::npos) << message;
 
