@@ -28,9 +28,9 @@ struct Violation {
   bool operator==(const Violation&) const = default;
 };
 
-// The violations of one request, in a stable order: the model's member order, depth first;
-// within a structure, its members' own checks, then its cross-member rules, then its unknown
-// members (in key order).
+// The violations of one request, in a stable order: duplicate JSON keys first (found while
+// reading the text), then the model's member order, depth first; within a structure, its
+// members' own checks, then its cross-member rules, then its unknown members (in key order).
 class ValidationErrors {
  public:
   void add(Violation violation) { violations_.push_back(std::move(violation)); }
