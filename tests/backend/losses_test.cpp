@@ -172,9 +172,12 @@ LossData<T> make_data(const Loss& loss, const Shape& shape, bool weighted, uint6
         double row_sum = 0;
         for (int64_t j = 0; j < columns; ++j) row_sum += soft[static_cast<size_t>(r * columns + j)];
         for (int64_t j = 0; j < columns; ++j) {
-          bool one_hot_row = r % 2 == 0;
-          truth.push_back(one_hot_row ? (j == (r * 7 + 3) % columns ? 1.0 : 0.0)
-                                      : soft[static_cast<size_t>(r * columns + j)] / row_sum);
+          // One-hot rows, distributions, and rows that do not sum to 1 (multi-hot-like),
+          // where the from-logits gradient is softmax * sum(targets) - targets.
+          double soft_value = soft[static_cast<size_t>(r * columns + j)];
+          truth.push_back(r % 3 == 0   ? (j == (r * 7 + 3) % columns ? 1.0 : 0.0)
+                          : r % 3 == 1 ? soft_value / row_sum
+                                       : soft_value);
         }
       }
       break;
