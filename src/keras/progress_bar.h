@@ -30,9 +30,11 @@ using Clock = std::function<double()>;
 // the bar sane when the wall clock jumps).
 Clock steady_clock_seconds();
 
+// Every field has an explicit default so `{.verbose = 2}` compiles warning-free (GCC 12's
+// -Wmissing-field-initializers flags omitted fields that have none).
 struct ProgressBarOptions {
   // Steps in one pass, or nullopt when unknown (default). 0 draws like an unknown target.
-  std::optional<int64_t> target;
+  std::optional<int64_t> target = std::nullopt;
   // 0: silent. 1: the bar, redrawn as steps finish. 2: one line when finalized. Default 1.
   int verbose = 1;
   // Whether the stream is a terminal (the caller asks isatty). true (default): each redraw
@@ -49,7 +51,7 @@ struct ProgressBarOptions {
   // Word after the per-unit time, as in "1ms/step". Default "step".
   std::string unit_name = "step";
   // Time source; empty (default) means steady_clock_seconds().
-  Clock clock;
+  Clock clock = nullptr;
 };
 
 // Draws Keras 3's progress bar on `out`. Metric values are shown as given, not averaged

@@ -373,8 +373,8 @@ TEST(ProgressBarTest, RejectsBadOptionsAndSteps) {
   std::ostringstream out;
   EXPECT_THROW(ProgressBar(out, options(clock, 3, 3)), ValueError);
   EXPECT_THROW(ProgressBar(out, options(clock, -1)), ValueError);
-  EXPECT_THROW(ProgressBar(out, {.target = 3, .width = 0, .clock = clock.clock()}), ValueError);
-  EXPECT_THROW(ProgressBar(out, {.target = 3, .interval = std::nan(""), .clock = clock.clock()}),
+  EXPECT_THROW(ProgressBar(out, {.width = 0, .clock = clock.clock()}), ValueError);
+  EXPECT_THROW(ProgressBar(out, {.interval = std::nan(""), .clock = clock.clock()}),
                ValueError);
   ProgressBar bar(out, options(clock, 3));
   EXPECT_THROW(bar.update(-1), ValueError);
