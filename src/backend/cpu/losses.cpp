@@ -241,6 +241,11 @@ void CpuBackend::loss_backward(const Loss& loss, const Tensor& y_pred, const Ten
     const T* weights = sample_weight.defined() ? sample_weight.data<T>() : nullptr;
     int64_t row_total = cpu::row_count(y_pred);
     if (row_total == 0) return;
+    // Every label is checked before the first gradient is written: a bad label deep in the
+    // batch must not leave an accumulated gradient half updated.
+    if (is_sparse(loss)) {
+      for (int64_t r = 0; r < row_total; ++r) rows.labels(r);
+    }
     T upstream = loss_grad.data<T>()[0] / static_cast<T>(row_total);
     T* grad = y_pred_grad.data<T>();
     int64_t grain = std::max<int64_t>(1, cpu::kParallelGrain / std::max<int64_t>(rows.columns, 1));
