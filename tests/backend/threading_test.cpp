@@ -86,23 +86,26 @@ TEST(ThreadingTest, LossesForwardAndBackward) {
   }
 }
 
-// An out-of-range label found by a worker thread still surfaces as the ValueError.
-TEST(ThreadingTest, LabelErrorsFromWorkerThreadsReachTheCaller) {
+// An out-of-range label in the half of the batch a second thread would handle is a
+// ValueError for the caller, and the accumulated gradient is left exactly as it was.
+TEST(ThreadingTest, LabelErrorsLeaveTheGradientUntouched) {
   ThreadCountScope scope(2);
   Shape shape{kRows, kColumns};
   Tensor logits = Tensor::zeros(shape);
   std::vector<int32_t> label_values(kRows, 1);
-  label_values[kRows - 1] = kColumns;  // in the second thread's half
+  label_values[kRows - 1] = kColumns;  // the last row
   Tensor labels = Tensor::from_vector<int32_t>(Shape{kRows}, label_values);
-  Tensor grad = Tensor::zeros(shape);
+  Tensor grad = tensor_of<float>(shape, sample_values(kRows * kColumns, 6, -1, 1));
+  Tensor before = grad.clone();
   try {
     cpu().loss_backward({LossKind::kSparseCategoricalCrossentropy, true}, logits, labels, Tensor(),
-                        tensor_of<float>(Shape{}, {1}), grad, false);
+                        tensor_of<float>(Shape{}, {1}), grad, true);
     FAIL() << "label " << kColumns << " accepted";
   } catch (const ValueError& error) {
     EXPECT_NE(std::string(error.what()).find("label 40"), std::string::npos) << error.what();
     EXPECT_NE(std::string(error.what()).find("row 1199"), std::string::npos) << error.what();
   }
+  EXPECT_TRUE(bitwise_equal(grad, before)) << "a rejected batch changed the gradient";
 }
 
 }  // namespace
