@@ -3,81 +3,9 @@
 // included).
 #include <gtest/gtest.h>
 
-#include <atomic>
-#include <cstdlib>
-#include <new>
-
 #include "core/storage.h"
 #include "data/dataset.h"
-
-namespace {
-
-std::atomic<bool> g_counting{false};
-std::atomic<int64_t> g_allocations{0};
-
-void* counted_allocate(std::size_t size, std::size_t alignment) {
-  if (g_counting.load(std::memory_order_relaxed)) g_allocations.fetch_add(1);
-  if (size == 0) size = 1;
-  void* pointer =
-      alignment > alignof(std::max_align_t)
-          ? std::aligned_alloc(alignment, (size + alignment - 1) / alignment * alignment)
-          : std::malloc(size);
-  if (pointer == nullptr) throw std::bad_alloc();
-  return pointer;
-}
-
-}  // namespace
-
-void* operator new(std::size_t size) {
-  return counted_allocate(size, 0);
-}
-void* operator new[](std::size_t size) {
-  return counted_allocate(size, 0);
-}
-void* operator new(std::size_t size, std::align_val_t alignment) {
-  return counted_allocate(size, static_cast<std::size_t>(alignment));
-}
-void* operator new[](std::size_t size, std::align_val_t alignment) {
-  return counted_allocate(size, static_cast<std::size_t>(alignment));
-}
-void* operator new(std::size_t size, const std::nothrow_t&) noexcept {
-  try {
-    return counted_allocate(size, 0);
-  } catch (...) {
-    return nullptr;
-  }
-}
-void* operator new[](std::size_t size, const std::nothrow_t&) noexcept {
-  try {
-    return counted_allocate(size, 0);
-  } catch (...) {
-    return nullptr;
-  }
-}
-void operator delete(void* pointer) noexcept {
-  std::free(pointer);
-}
-void operator delete[](void* pointer) noexcept {
-  std::free(pointer);
-}
-void operator delete(void* pointer, std::size_t) noexcept {
-  std::free(pointer);
-}
-void operator delete[](void* pointer, std::size_t) noexcept {
-  std::free(pointer);
-}
-void operator delete(void* pointer, std::align_val_t) noexcept {
-  std::free(pointer);
-}
-void operator delete[](void* pointer, std::align_val_t) noexcept {
-  std::free(pointer);
-}
-void operator delete(void* pointer, std::size_t, std::align_val_t) noexcept {
-  std::free(pointer);
-}
-void operator delete[](void* pointer, std::size_t, std::align_val_t) noexcept {
-  std::free(pointer);
-}
+#include "support/allocation_counter.h"
 
 namespace trainyard::data {
 namespace {
@@ -93,8 +21,7 @@ struct EpochResult {
 EpochResult counted_epoch(const Dataset& dataset, int64_t epoch, int64_t stop_after = -1) {
   EpochResult result;
   int64_t storages_before = storage_allocation_count();
-  g_allocations.store(0);
-  g_counting.store(true);
+  testing::AllocationWindow window;
   {
     auto iterator = dataset.begin_epoch(epoch);
     Batch batch;
@@ -106,8 +33,7 @@ EpochResult counted_epoch(const Dataset& dataset, int64_t epoch, int64_t stop_af
       ++batches;
     }
   }
-  g_counting.store(false);
-  result.allocations = g_allocations.load();
+  result.allocations = window.count();
   result.storages = storage_allocation_count() - storages_before;
   return result;
 }
@@ -128,12 +54,12 @@ Dataset make_dataset(int depth) {
 }
 
 TEST(DatasetAllocationTest, TheCounterSeesAllocations) {
-  g_allocations.store(0);
-  g_counting.store(true);
+  testing::AllocationWindow window;
   auto* leak_check = new int(3);
-  g_counting.store(false);
+  asm volatile("" : : "r"(leak_check) : "memory");  // keep the allocation from being elided
+  int64_t seen = window.count();
   delete leak_check;
-  EXPECT_EQ(g_allocations.load(), 1);
+  EXPECT_EQ(seen, 1);
 }
 
 TEST(DatasetAllocationTest, SteadyStateEpochsAllocateNothing) {

@@ -28,7 +28,7 @@ class LabelReader {
                                 std::string(dtype_name(dtype_)) + " are not supported");
     }
     if (!(value >= 0 && value < static_cast<double>(classes_)) || value != std::floor(value)) {
-      throw ValueError(std::string(entry_) + ": label " + std::to_string(value) + " at row " +
+      throw ValueError(std::string(entry_) + ": label " + format_label(value) + " at row " +
                        std::to_string(row) + " is not a class index in [0, " +
                        std::to_string(classes_) + ")");
     }
@@ -36,6 +36,15 @@ class LabelReader {
   }
 
  private:
+  // Whole numbers print without decimals ("10", not "10.000000").
+  static std::string format_label(double value) {
+    if (value == std::floor(value) && std::abs(value) < 1e15) {
+      return std::to_string(static_cast<int64_t>(value));
+    }
+    std::string text = std::to_string(value);
+    return text;
+  }
+
   const char* entry_;
   const void* data_;
   DType dtype_;
