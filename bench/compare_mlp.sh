@@ -77,10 +77,11 @@ python3 "$peers/report.py" --machine-info "$machine"
 
 note() { echo "compare_mlp.sh: $*" >&2; }
 
-# Other work on the machine skews every number, the OpenMP configuration's most.
-read -r load1 _ </proc/loadavg
-if python3 -c "import sys; sys.exit(0 if $load1 > $cpus / 2 else 1)"; then
-  note "warning: load average $load1 on $cpus CPUs; timings will be noisy"
+# Other work on the machine skews every number, the OpenMP configuration's most. (The
+# load average can count threads that use no CPU, so report.py samples /proc/stat.)
+busy="$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["cpu_busy_percent"])' "$machine")"
+if python3 -c "import sys; sys.exit(0 if float('$busy') > 25 else 1)"; then
+  note "warning: the CPUs were ${busy}% busy before starting; timings will be noisy"
 fi
 
 # Keras's virtual environment: created once; rebuilt when the pinned requirements change.
@@ -162,7 +163,7 @@ run_one() {
   fi
   echo "$lines" >>"$results"
   local value
-  value="$(python3 -c 'import json,sys; r=json.loads(sys.stdin.readline()); print(r["value"], r["unit"])' <<<"$lines")"
+  value="$(python3 -c 'import json,sys; r=json.loads(sys.stdin.readline()); print("%.6g %s" % (r["value"], r["unit"]))' <<<"$lines")"
   note "round $round/$rounds, $workload, $label: $value"
 }
 

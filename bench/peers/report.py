@@ -14,6 +14,7 @@ import platform
 import statistics
 import subprocess
 import sys
+import time
 
 FRAMEWORKS = ["trainyard", "keras-tensorflow", "pytorch"]
 PEERS = ["keras-tensorflow", "pytorch"]
@@ -22,10 +23,26 @@ REQUIRED_FIELDS = {"framework", "config", "workload", "value", "unit", "test_acc
                    "versions"}
 
 
+def cpu_busy_percent(seconds=1.0):
+    """Share of all CPUs' time spent on anything but idle and I/O wait, over `seconds`."""
+    def sample():
+        with open("/proc/stat") as stat:
+            ticks = [int(t) for t in stat.readline().split()[1:]]
+        return sum(ticks), ticks[3] + ticks[4]  # total, idle + iowait
+    total0, idle0 = sample()
+    time.sleep(seconds)
+    total1, idle1 = sample()
+    if total1 == total0:
+        return 0.0
+    return round(100.0 * (1 - (idle1 - idle0) / (total1 - total0)), 1)
+
+
 def machine_info():
-    """CPU model, CPU and core counts, memory, kernel and load, read from lscpu and /proc."""
+    """CPU model, CPU and core counts, memory, kernel, load average and how busy the CPUs
+    are right now, read from lscpu and /proc."""
     info = {"cpu_model": None, "cpus": os.cpu_count(), "cores": None,
-            "memory_gib": None, "kernel": platform.release(), "loadavg": None}
+            "memory_gib": None, "kernel": platform.release(), "loadavg": None,
+            "cpu_busy_percent": None}
     try:
         lscpu = dict(line.split(":", 1) for line in subprocess.run(
             ["lscpu"], capture_output=True, text=True, check=True).stdout.splitlines()
@@ -43,7 +60,8 @@ def machine_info():
                     info["memory_gib"] = round(int(line.split()[1]) / 1024 / 1024, 1)
         with open("/proc/loadavg") as loadavg:
             info["loadavg"] = " ".join(loadavg.read().split()[:3])
-    except OSError:
+        info["cpu_busy_percent"] = cpu_busy_percent()
+    except (OSError, ValueError, IndexError):
         pass
     return info
 
@@ -116,8 +134,9 @@ def report(rows, machine):
     if machine:
         cpu = machine.get("cpu_model") or "unknown CPU"
         lines.append(f"Machine: {cpu}, {machine.get('cpus')} CPUs ({machine.get('cores')} cores), "
-                     f"{machine.get('memory_gib')} GiB memory, Linux {machine.get('kernel')}, "
-                     f"load average at start {machine.get('loadavg')}.")
+                     f"{machine.get('memory_gib')} GiB memory, Linux {machine.get('kernel')}; "
+                     f"at the start the CPUs were {machine.get('cpu_busy_percent')}% busy "
+                     f"(load average {machine.get('loadavg')}).")
     lines.append(f"Each cell: the median over {rounds} alternating rounds of the framework's "
                  "fastest configuration. Lower is better.")
     lines.append("")
