@@ -55,8 +55,8 @@ struct ProgressBarOptions {
 };
 
 // Draws Keras 3's progress bar on `out`. Metric values are shown as given, not averaged
-// over steps: ProgbarLogger builds its Progbar that way because the trainer's logs already
-// hold running means. Not thread-safe; one bar per pass over the data.
+// over steps: ProgbarLogger builds its Progbar that way since Keras 3.15 (earlier 3.x
+// versions averaged the running means again). Not thread-safe; one bar per pass over the data.
 //
 // How ProgbarLogger drives it, and how the trainer should:
 //   epoch begin:  write_epoch_header(...), then a new ProgressBar (its clock starts here)

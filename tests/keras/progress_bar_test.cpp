@@ -374,8 +374,7 @@ TEST(ProgressBarTest, RejectsBadOptionsAndSteps) {
   EXPECT_THROW(ProgressBar(out, options(clock, 3, 3)), ValueError);
   EXPECT_THROW(ProgressBar(out, options(clock, -1)), ValueError);
   EXPECT_THROW(ProgressBar(out, {.width = 0, .clock = clock.clock()}), ValueError);
-  EXPECT_THROW(ProgressBar(out, {.interval = std::nan(""), .clock = clock.clock()}),
-               ValueError);
+  EXPECT_THROW(ProgressBar(out, {.interval = std::nan(""), .clock = clock.clock()}), ValueError);
   ProgressBar bar(out, options(clock, 3));
   EXPECT_THROW(bar.update(-1), ValueError);
   EXPECT_THROW(bar.set_target(-2), ValueError);
