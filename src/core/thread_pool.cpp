@@ -12,10 +12,10 @@ namespace {
 
 thread_local bool t_inside_task = false;
 
-// How long an idle worker polls before it sleeps: long enough to bridge the gap between
-// two kernels of a training step, short enough not to keep a core from the data loader
-// (or anything else) between steps.
-constexpr auto kWorkerSpin = std::chrono::microseconds(50);
+// How long an idle worker polls before it sleeps: long enough to bridge the gaps between
+// the parallel kernels of a training step (a sleeping worker takes tens of microseconds to
+// wake on a virtual machine), short enough to free the core soon after training stops.
+constexpr auto kWorkerSpin = std::chrono::microseconds(200);
 // How long the dispatching thread polls for unfinished tasks before it yields its core.
 constexpr int kWaitSpinIterations = 20000;
 
@@ -26,6 +26,8 @@ class SpinBudget {
       : deadline_(std::chrono::steady_clock::now() + budget) {}
   bool spent() {
     if ((++count_ & 63) != 0) return false;
+    // Lets a thread that shares this core (the caller, after a migration) run.
+    std::this_thread::yield();
     return std::chrono::steady_clock::now() >= deadline_;
   }
 
@@ -159,8 +161,12 @@ int num_threads() { return compute_pool().num_threads(); }
 
 void parallel_range(int64_t total, int64_t grain, FunctionRef<void(int64_t, int64_t)> body) {
   ThreadPool& pool = compute_pool();
-  int64_t chunks = std::min<int64_t>(pool.num_threads(), total / std::max<int64_t>(grain, 1));
-  if (chunks < 2) {
+  // One chunk per thread, the same split every call: a core keeps its share of a flat
+  // buffer (parameters, optimizer slots) in its own cache from one step to the next.
+  constexpr int64_t kChunksPerThread = 1;
+  int64_t chunks = std::min<int64_t>(pool.num_threads() * kChunksPerThread,
+                                     total / std::max<int64_t>(grain, 1));
+  if (pool.num_threads() < 2 || chunks < 2) {
     if (total > 0) body(0, total);
     return;
   }

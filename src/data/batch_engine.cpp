@@ -67,7 +67,9 @@ void BatchEngine::produce(int64_t index, Slot& slot, std::vector<int64_t>& rows)
   }
   std::span<const int64_t> batch_rows(rows.data(), static_cast<size_t>(size));
   for (size_t i = 0; i < gathers_.size(); ++i) {
-    gather_rows(gathers_[i], batch_rows, consecutive_rows_, slot.full[i].raw_data());
+    // Without a producer thread this runs on the consumer, which may share the compute pool.
+    gather_rows(gathers_[i], batch_rows, consecutive_rows_, slot.full[i].raw_data(),
+                /*use_compute_pool=*/spec_->prefetch_depth == 0);
   }
   if (spec_->transform) {
     Batch batch;

@@ -1,9 +1,11 @@
 #include "data/gather.h"
 
+#include <algorithm>
 #include <cstring>
 #include <string>
 
 #include "core/error.h"
+#include "core/thread_pool.h"
 
 namespace trainyard::data::detail {
 namespace {
@@ -78,8 +80,23 @@ ConvertFunction converter(DType from, DType to) {
 }
 
 void gather_rows(const ArrayGather& gather, std::span<const int64_t> rows, bool consecutive,
-                 void* target) {
+                 void* target, bool use_compute_pool) {
   if (rows.empty()) return;
+  // Below about 32 KiB per thread a second thread costs more than it saves.
+  constexpr size_t kBytesPerThread = 32 * 1024;
+  if (use_compute_pool && !consecutive &&
+      rows.size() * gather.target_row_bytes >= 2 * kBytesPerThread) {
+    int64_t grain = static_cast<int64_t>(
+        std::max<size_t>(1, kBytesPerThread / std::max<size_t>(gather.target_row_bytes, 1)));
+    parallel_range(static_cast<int64_t>(rows.size()), grain, [&](int64_t begin, int64_t end) {
+      gather_rows(gather, rows.subspan(static_cast<size_t>(begin), static_cast<size_t>(end - begin)),
+                  false,
+                  static_cast<unsigned char*>(target) +
+                      static_cast<size_t>(begin) * gather.target_row_bytes,
+                  false);
+    });
+    return;
+  }
   auto* out = static_cast<unsigned char*>(target);
   if (consecutive) {
     const unsigned char* in =

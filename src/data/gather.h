@@ -31,8 +31,10 @@ struct ArrayGather {
 
 // Writes source rows `rows[0]`, `rows[1]`, ... to consecutive rows of `target`. When
 // `consecutive` is true the rows are known to be rows[0], rows[0] + 1, ..., and move as one
-// block.
+// block. `use_compute_pool` splits a large gather across trainyard's compute pool: shuffled
+// rows are scattered through memory, so their cache misses overlap better on two cores.
+// REQUIRES for use_compute_pool: the caller is the thread that drives the compute pool.
 void gather_rows(const ArrayGather& gather, std::span<const int64_t> rows, bool consecutive,
-                 void* target);
+                 void* target, bool use_compute_pool = false);
 
 }  // namespace trainyard::data::detail

@@ -5,6 +5,9 @@
 // entries lives in its own .cpp file.
 #pragma once
 
+#include <cstddef>
+#include <vector>
+
 #include "backend/backend.h"
 
 namespace trainyard::backend {
@@ -47,6 +50,10 @@ class CpuBackend final : public Backend {
   void optimizer_update(const OptimizerStep& step, const Tensor& parameters,
                         const Tensor& gradients, const Tensor& slot_0, const Tensor& slot_1,
                         const Tensor& slot_2) override;
+
+ private:
+  // Partial products of matmul's split over K; grown on first use, then reused.
+  std::vector<std::byte> split_scratch_;
 };
 
 }  // namespace trainyard::backend

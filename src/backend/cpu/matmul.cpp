@@ -3,6 +3,7 @@
 #include <cblas.h>
 
 #include <algorithm>
+#include <cstdlib>
 
 #include "backend/cpu/cpu_backend.h"
 #include "backend/cpu/cpu_common.h"
@@ -11,7 +12,10 @@ namespace trainyard::backend {
 namespace {
 
 // Below this many multiply-adds one thread is faster than two.
-constexpr int64_t kParallelMultiplyAdds = 1 << 17;
+constexpr int64_t kParallelMultiplyAdds = 32768;
+// A dimension shorter than this is not split: the blocks would be too thin to pay for the
+// second thread.
+constexpr int64_t kMinimumSplitExtent = 128;
 // Split points are multiples of this so each thread's block stays vector-aligned.
 constexpr int64_t kSplitAlignment = 16;
 
@@ -46,6 +50,22 @@ int64_t split_point(int64_t total, int64_t chunk, int64_t chunks) {
   return std::min(total, (point + kSplitAlignment / 2) / kSplitAlignment * kSplitAlignment);
 }
 
+// How a product is divided between threads: not at all, by rows of C, by columns of C, or
+// (when C has too few rows to share) by the inner dimension K, each thread producing a
+// partial C that is then summed. The K split keeps each thread on the same rows of a
+// [K, N] weight matrix that the optimizer's flat split gives it, so at batch 1 a layer's
+// weights, gradients and optimizer slots stay in one core's cache.
+enum class Split { kNone, kRows, kColumns, kDepth };
+
+Split choose_split(int64_t m, int64_t n, int64_t k, int64_t threads) {
+  if (threads < 2 || m * n * k < kParallelMultiplyAdds) return Split::kNone;
+  if (m >= n && m >= kMinimumSplitExtent) return Split::kRows;
+  if (n > m && n >= kMinimumSplitExtent && m >= kSplitAlignment) return Split::kColumns;
+  if (m < kSplitAlignment && k >= 2 * kMinimumSplitExtent) return Split::kDepth;
+  if (n >= kMinimumSplitExtent) return Split::kColumns;
+  return Split::kNone;
+}
+
 }  // namespace
 
 void CpuBackend::matmul(const Tensor& a, bool transpose_a, const Tensor& b, bool transpose_b,
@@ -66,38 +86,65 @@ void CpuBackend::matmul(const Tensor& a, bool transpose_a, const Tensor& b, bool
     const T* a_data = a.data<T>();
     const T* b_data = b.data<T>();
     T* c_data = c.data<T>();
+    const T alpha_t = static_cast<T>(alpha), beta_t = static_cast<T>(beta);
     if (m == 0 || n == 0) return;
     if (k == 0) {
-      for (int64_t i = 0; i < m * n; ++i) c_data[i] = static_cast<T>(beta) * c_data[i];
+      for (int64_t i = 0; i < m * n; ++i) c_data[i] = beta_t * c_data[i];
       return;
     }
-    int64_t chunks = std::min<int64_t>(num_threads(), m * n * k / kParallelMultiplyAdds);
-    bool split_rows = m >= n;
-    chunks = std::min(chunks, (split_rows ? m : n) / kSplitAlignment);
-    auto run_block = [&](int64_t begin, int64_t end) {
-      if (begin >= end) return;
-      if (split_rows) {
-        // Rows [begin, end) of op(a): row offset, or column offset when transposed.
-        const T* a_block = a_data + (transpose_a ? begin : begin * a_view.columns);
-        gemm<T>(transpose_a, transpose_b, end - begin, n, k, static_cast<T>(alpha), a_block,
-                a_view.columns, b_data, b_view.columns, static_cast<T>(beta),
-                c_data + begin * n, n);
-      } else {
-        // Columns [begin, end) of op(b): row offset when transposed, else column offset.
-        const T* b_block = b_data + (transpose_b ? begin * b_view.columns : begin);
-        gemm<T>(transpose_a, transpose_b, m, end - begin, k, static_cast<T>(alpha), a_data,
-                a_view.columns, b_block, b_view.columns, static_cast<T>(beta), c_data + begin,
-                n);
+    // Element offsets of row/column `index` of op(a) and op(b) in their storage.
+    auto a_row = [&](int64_t row) { return transpose_a ? row : row * a_view.columns; };
+    auto a_column = [&](int64_t column) { return transpose_a ? column * a_view.columns : column; };
+    auto b_row = [&](int64_t row) { return transpose_b ? row : row * b_view.columns; };
+    auto b_column = [&](int64_t column) { return transpose_b ? column * b_view.columns : column; };
+
+    const int64_t threads = num_threads();
+    switch (choose_split(m, n, k, threads)) {
+      case Split::kNone:
+        gemm<T>(transpose_a, transpose_b, m, n, k, alpha_t, a_data, a_view.columns, b_data,
+                b_view.columns, beta_t, c_data, n);
+        return;
+      case Split::kRows:
+        compute_pool().parallel_for(threads, [&](int64_t chunk) {
+          int64_t begin = split_point(m, chunk, threads), end = split_point(m, chunk + 1, threads);
+          if (begin >= end) return;
+          gemm<T>(transpose_a, transpose_b, end - begin, n, k, alpha_t, a_data + a_row(begin),
+                  a_view.columns, b_data, b_view.columns, beta_t, c_data + begin * n, n);
+        });
+        return;
+      case Split::kColumns:
+        compute_pool().parallel_for(threads, [&](int64_t chunk) {
+          int64_t begin = split_point(n, chunk, threads), end = split_point(n, chunk + 1, threads);
+          if (begin >= end) return;
+          gemm<T>(transpose_a, transpose_b, m, end - begin, k, alpha_t, a_data, a_view.columns,
+                  b_data + b_column(begin), b_view.columns, beta_t, c_data + begin, n);
+        });
+        return;
+      case Split::kDepth: {
+        // Chunk 0 accumulates into C (with beta), the others into scratch, summed in chunk
+        // order afterwards so the result does not depend on which thread ran what.
+        size_t partial = static_cast<size_t>(m * n);
+        size_t bytes = partial * static_cast<size_t>(threads - 1) * sizeof(T);
+        if (split_scratch_.size() < bytes) split_scratch_.resize(bytes);
+        T* scratch = reinterpret_cast<T*>(split_scratch_.data());
+        compute_pool().parallel_for(threads, [&](int64_t chunk) {
+          int64_t begin = split_point(k, chunk, threads), end = split_point(k, chunk + 1, threads);
+          T* out = chunk == 0 ? c_data : scratch + static_cast<size_t>(chunk - 1) * partial;
+          if (begin >= end) {
+            if (chunk != 0) std::fill(out, out + partial, T(0));
+            return;
+          }
+          gemm<T>(transpose_a, transpose_b, m, n, end - begin, alpha_t, a_data + a_column(begin),
+                  a_view.columns, b_data + b_row(begin), b_view.columns,
+                  chunk == 0 ? beta_t : T(0), out, n);
+        });
+        for (int64_t chunk = 1; chunk < threads; ++chunk) {
+          const T* part = scratch + static_cast<size_t>(chunk - 1) * partial;
+          for (size_t i = 0; i < partial; ++i) c_data[i] += part[i];
+        }
+        return;
       }
-    };
-    if (chunks < 2) {
-      run_block(0, split_rows ? m : n);
-      return;
     }
-    int64_t extent = split_rows ? m : n;
-    compute_pool().parallel_for(chunks, [&](int64_t chunk) {
-      run_block(split_point(extent, chunk, chunks), split_point(extent, chunk + 1, chunks));
-    });
   });
 }
 
