@@ -5,18 +5,17 @@
 // Usage: mlp_bench --workload epoch_b32|epoch_b256|step_b1 [--epochs K] [--full]
 //                  [--threads N] [--steps S] [--seed S] [--data-dir DIR]
 #include <cblas.h>
+#include <trainyard/keras.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <iostream>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
-#include <trainyard/keras.h>
 
 namespace k = trainyard::keras;
 using trainyard::DType;
@@ -50,14 +49,22 @@ Arguments parse(int argc, char** argv) {
       if (i + 1 >= argc) usage(flag + " needs a value");
       return argv[++i];
     };
-    if (flag == "--workload") arguments.workload = value();
-    else if (flag == "--epochs") arguments.epochs = std::stoi(value());
-    else if (flag == "--full") arguments.full = true;
-    else if (flag == "--threads") arguments.threads = std::stoi(value());
-    else if (flag == "--steps") arguments.steps = std::stoll(value());
-    else if (flag == "--seed") arguments.seed = std::stoull(value());
-    else if (flag == "--data-dir") arguments.data_dir = value();
-    else usage("unknown option " + flag);
+    if (flag == "--workload")
+      arguments.workload = value();
+    else if (flag == "--epochs")
+      arguments.epochs = std::stoi(value());
+    else if (flag == "--full")
+      arguments.full = true;
+    else if (flag == "--threads")
+      arguments.threads = std::stoi(value());
+    else if (flag == "--steps")
+      arguments.steps = std::stoll(value());
+    else if (flag == "--seed")
+      arguments.seed = std::stoull(value());
+    else if (flag == "--data-dir")
+      arguments.data_dir = value();
+    else
+      usage("unknown option " + flag);
   }
   if (arguments.workload != "epoch_b32" && arguments.workload != "epoch_b256" &&
       arguments.workload != "step_b1") {
@@ -85,7 +92,9 @@ int main(int argc, char** argv) {
   auto data = trainyard::data::load_fashion_mnist(arguments.data_dir);
   Tensor images = data.train_images.cast(DType::kFloat32, 1.0 / 255);
   Tensor labels = data.train_labels;
-  int64_t batch_size = arguments.workload == "epoch_b32" ? 32 : arguments.workload == "epoch_b256" ? 256 : 1;
+  int64_t batch_size = arguments.workload == "epoch_b32"    ? 32
+                       : arguments.workload == "epoch_b256" ? 256
+                                                            : 1;
   if (arguments.workload == "step_b1") {
     images = images.slice_rows(0, arguments.steps);
     labels = labels.slice_rows(0, arguments.steps);
@@ -105,9 +114,14 @@ int main(int argc, char** argv) {
   std::vector<double> seconds;
   for (int epoch = 0; epoch < arguments.epochs; ++epoch) {
     auto start = std::chrono::steady_clock::now();
-    model.fit(images, labels, {.batch_size = batch_size, .epochs = epoch + 1, .verbose = 0,
-                               .initial_epoch = epoch, .seed = arguments.seed});
-    seconds.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    model.fit(images, labels,
+              {.batch_size = batch_size,
+               .epochs = epoch + 1,
+               .verbose = 0,
+               .initial_epoch = epoch,
+               .seed = arguments.seed});
+    seconds.push_back(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
   }
   double value = median(std::vector<double>(seconds.begin() + 1, seconds.end()));
   bool per_step = arguments.workload == "step_b1";
@@ -116,7 +130,8 @@ int main(int argc, char** argv) {
   nlohmann::json accuracy = nullptr;
   if (arguments.full) {
     Tensor test_images = data.test_images.cast(DType::kFloat32, 1.0 / 255);
-    for (const auto& [name, result] : model.evaluate(test_images, data.test_labels, {.verbose = 0})) {
+    for (const auto& [name, result] :
+         model.evaluate(test_images, data.test_labels, {.verbose = 0})) {
       if (name == "accuracy") accuracy = result;
     }
   }

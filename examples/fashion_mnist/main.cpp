@@ -3,12 +3,12 @@
 // batch 32, 10 epochs. Expected: test accuracy of about 0.88 (at least 0.875).
 //
 // Usage: fashion_mnist [--epochs N] [--data-dir DIR] [--seed S] [--verbose 0|1|2]
+#include <trainyard/keras.h>
+
 #include <cstdlib>
 #include <cstring>
 #include <iostream>
 #include <string>
-
-#include <trainyard/keras.h>
 
 namespace k = trainyard::keras;
 using trainyard::DType;
@@ -20,10 +20,14 @@ int main(int argc, char** argv) {
   std::string data_dir = "/usr/share/datasets/fashion-mnist";
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string flag = argv[i];
-    if (flag == "--epochs") epochs = std::atoi(argv[i + 1]);
-    else if (flag == "--data-dir") data_dir = argv[i + 1];
-    else if (flag == "--seed") seed = std::strtoull(argv[i + 1], nullptr, 10);
-    else if (flag == "--verbose") verbose = std::atoi(argv[i + 1]);
+    if (flag == "--epochs")
+      epochs = std::atoi(argv[i + 1]);
+    else if (flag == "--data-dir")
+      data_dir = argv[i + 1];
+    else if (flag == "--seed")
+      seed = std::strtoull(argv[i + 1], nullptr, 10);
+    else if (flag == "--verbose")
+      verbose = std::atoi(argv[i + 1]);
     else {
       std::cerr << "fashion_mnist: unknown option " << flag << "\n";
       return 2;
@@ -44,8 +48,8 @@ int main(int argc, char** argv) {
     model.compile({.optimizer = k::optimizers::Adam(),
                    .loss = k::losses::SparseCategoricalCrossentropy({.from_logits = true}),
                    .metrics = {"accuracy"}});
-    model.fit(train_images, data.train_labels, {.batch_size = 32, .epochs = epochs,
-                                                .verbose = verbose});
+    model.fit(train_images, data.train_labels,
+              {.batch_size = 32, .epochs = epochs, .verbose = verbose});
 
     auto results = model.evaluate(test_images, data.test_labels, {.verbose = 2});
     for (const auto& [name, value] : results) {

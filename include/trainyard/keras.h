@@ -71,7 +71,9 @@ namespace initializers = nn::initializers;
 
 namespace utils {
 // keras.utils.set_random_seed: makes initializers, dropout and shuffling reproducible.
-inline void set_random_seed(uint64_t seed) { trainyard::set_random_seed(seed); }
+inline void set_random_seed(uint64_t seed) {
+  trainyard::set_random_seed(seed);
+}
 }  // namespace utils
 
 }  // namespace trainyard::keras

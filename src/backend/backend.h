@@ -48,9 +48,8 @@ class Backend {
   virtual void activation_forward(const Activation& activation, const Tensor& x,
                                   const Tensor& y) = 0;
   // x_grad (+)= f'(x) * y_grad, given the forward input x and output y.
-  virtual void activation_backward(const Activation& activation, const Tensor& x,
-                                   const Tensor& y, const Tensor& y_grad, const Tensor& x_grad,
-                                   bool accumulate) = 0;
+  virtual void activation_backward(const Activation& activation, const Tensor& x, const Tensor& y,
+                                   const Tensor& y_grad, const Tensor& x_grad, bool accumulate) = 0;
   // Inverted dropout: y = x * keep / (1 - rate) with keep drawn from Philox(seed, step)
   // per element, so backward recomputes the same mask instead of storing it.
   virtual void dropout_forward(double rate, uint64_t seed, uint64_t step, const Tensor& x,
@@ -83,8 +82,8 @@ class Backend {
   // Slots by kind: SGD {momentum}; Adam/AdamW {momentum, velocity[, velocity_hat]};
   // RMSprop {velocity, momentum, average_gradient}. Unused slots may be undefined.
   virtual void optimizer_update(const OptimizerStep& step, const Tensor& parameters,
-                                const Tensor& gradients, const Tensor& slot_0,
-                                const Tensor& slot_1, const Tensor& slot_2) = 0;
+                                const Tensor& gradients, const Tensor& slot_0, const Tensor& slot_1,
+                                const Tensor& slot_2) = 0;
 };
 
 // The CPU backend (OpenBLAS for matrix products, vectorised loops for the rest, run on

@@ -25,8 +25,7 @@ Device::Device(std::string_view spec) {
   if (!number.empty()) {
     auto [end, error] = std::from_chars(number.data(), number.data() + number.size(), index);
     if (error != std::errc() || end != number.data() + number.size() || index < 0) {
-      throw ValueError("device index in '" + std::string(spec) +
-                       "' is not a non-negative integer");
+      throw ValueError("device index in '" + std::string(spec) + "' is not a non-negative integer");
     }
   }
 }

@@ -22,6 +22,8 @@ struct Device {
   std::string to_string() const;  // "cpu:0", "cuda:1"
 };
 
-inline Device cpu_device() { return Device(DeviceType::kCpu, 0); }
+inline Device cpu_device() {
+  return Device(DeviceType::kCpu, 0);
+}
 
 }  // namespace trainyard

@@ -52,9 +52,9 @@ namespace detail {
 
 // TY_CHECK(condition, message): throws InternalError with the call site when the
 // condition is false. For invariants, not for user input (which gets ValueError etc.).
-#define TY_CHECK(condition, message)                                                   \
-  do {                                                                                 \
-    if (!(condition)) {                                                                \
+#define TY_CHECK(condition, message)                                                        \
+  do {                                                                                      \
+    if (!(condition)) {                                                                     \
       ::trainyard::detail::throw_internal_error(#condition, __FILE__, __LINE__, (message)); \
-    }                                                                                  \
+    }                                                                                       \
   } while (false)

@@ -32,10 +32,14 @@ Allocator& cpu_allocator() {
   return allocator;
 }
 
-int64_t storage_allocation_count() { return g_allocation_count.load(); }
+int64_t storage_allocation_count() {
+  return g_allocation_count.load();
+}
 
 namespace detail {
-void count_storage_allocation() { g_allocation_count.fetch_add(1, std::memory_order_relaxed); }
+void count_storage_allocation() {
+  g_allocation_count.fetch_add(1, std::memory_order_relaxed);
+}
 }  // namespace detail
 
 Storage::Storage(size_t bytes, Allocator& allocator)
@@ -43,6 +47,8 @@ Storage::Storage(size_t bytes, Allocator& allocator)
   detail::count_storage_allocation();
 }
 
-Storage::~Storage() { allocator_->deallocate(data_, bytes_); }
+Storage::~Storage() {
+  allocator_->deallocate(data_, bytes_);
+}
 
 }  // namespace trainyard

@@ -8,13 +8,24 @@ namespace {
 template <typename Function>
 void dispatch_numeric(DType dtype, Function&& function) {
   switch (dtype) {
-    case DType::kFloat32: function(float{}); return;
-    case DType::kFloat64: function(double{}); return;
-    case DType::kInt32: function(int32_t{}); return;
-    case DType::kInt64: function(int64_t{}); return;
-    case DType::kUInt8: function(uint8_t{}); return;
+    case DType::kFloat32:
+      function(float{});
+      return;
+    case DType::kFloat64:
+      function(double{});
+      return;
+    case DType::kInt32:
+      function(int32_t{});
+      return;
+    case DType::kInt64:
+      function(int64_t{});
+      return;
+    case DType::kUInt8:
+      function(uint8_t{});
+      return;
     case DType::kBFloat16:
-    case DType::kFloat16: break;
+    case DType::kFloat16:
+      break;
   }
   throw ValueError(std::string("element access to ") + std::string(dtype_name(dtype)) +
                    " tensors on the CPU is not supported");
@@ -23,7 +34,9 @@ void dispatch_numeric(DType dtype, Function&& function) {
 }  // namespace
 
 Tensor::Tensor(std::shared_ptr<Storage> storage, size_t byte_offset, Shape shape, DType dtype)
-    : storage_(std::move(storage)), byte_offset_(byte_offset), shape_(std::move(shape)),
+    : storage_(std::move(storage)),
+      byte_offset_(byte_offset),
+      shape_(std::move(shape)),
       dtype_(dtype) {
   TY_CHECK(storage_ != nullptr, "Tensor needs storage");
   if (byte_offset_ + nbytes() > storage_->bytes()) {
@@ -57,7 +70,9 @@ void Tensor::alias(const Tensor& source) {
   byte_offset_ = source.byte_offset_;
 }
 
-Device Tensor::device() const { return storage_ ? storage_->device() : cpu_device(); }
+Device Tensor::device() const {
+  return storage_ ? storage_->device() : cpu_device();
+}
 
 void* Tensor::raw_data() const {
   if (!storage_) throw ValueError("access to the elements of an undefined Tensor");
@@ -65,8 +80,8 @@ void* Tensor::raw_data() const {
 }
 
 void Tensor::throw_dtype_mismatch(DType requested) const {
-  throw ShapeError("Tensor::data: tensor holds " + std::string(dtype_name(dtype_)) +
-                   " but " + std::string(dtype_name(requested)) + " was requested");
+  throw ShapeError("Tensor::data: tensor holds " + std::string(dtype_name(dtype_)) + " but " +
+                   std::string(dtype_name(requested)) + " was requested");
 }
 
 Tensor Tensor::reshape(const Shape& shape) const {

@@ -157,15 +157,17 @@ void set_num_threads(int num_threads) {
   g_pool = std::make_unique<ThreadPool>(num_threads);
 }
 
-int num_threads() { return compute_pool().num_threads(); }
+int num_threads() {
+  return compute_pool().num_threads();
+}
 
 void parallel_range(int64_t total, int64_t grain, FunctionRef<void(int64_t, int64_t)> body) {
   ThreadPool& pool = compute_pool();
   // One chunk per thread, the same split every call: a core keeps its share of a flat
   // buffer (parameters, optimizer slots) in its own cache from one step to the next.
   constexpr int64_t kChunksPerThread = 1;
-  int64_t chunks = std::min<int64_t>(pool.num_threads() * kChunksPerThread,
-                                     total / std::max<int64_t>(grain, 1));
+  int64_t chunks =
+      std::min<int64_t>(pool.num_threads() * kChunksPerThread, total / std::max<int64_t>(grain, 1));
   if (pool.num_threads() < 2 || chunks < 2) {
     if (total > 0) body(0, total);
     return;

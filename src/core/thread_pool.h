@@ -43,7 +43,7 @@ class ThreadPool {
   // (generation << 32) | next unclaimed task: claiming is one compare-and-swap, so a worker
   // that wakes late can never take a task of a newer job by mistake.
   std::atomic<uint64_t> claim_{0};
-  std::atomic<int64_t> remaining_{0};     // tasks of the current job not yet finished
+  std::atomic<int64_t> remaining_{0};    // tasks of the current job not yet finished
   std::atomic<uint32_t> generation_{0};  // bumped per job; workers sleep on it
   std::atomic<bool> stopping_{false};
   std::atomic<bool> failed_{false};

@@ -89,8 +89,8 @@ void gather_rows(const ArrayGather& gather, std::span<const int64_t> rows, bool 
     int64_t grain = static_cast<int64_t>(
         std::max<size_t>(1, kBytesPerThread / std::max<size_t>(gather.target_row_bytes, 1)));
     parallel_range(static_cast<int64_t>(rows.size()), grain, [&](int64_t begin, int64_t end) {
-      gather_rows(gather, rows.subspan(static_cast<size_t>(begin), static_cast<size_t>(end - begin)),
-                  false,
+      gather_rows(gather,
+                  rows.subspan(static_cast<size_t>(begin), static_cast<size_t>(end - begin)), false,
                   static_cast<unsigned char*>(target) +
                       static_cast<size_t>(begin) * gather.target_row_bytes,
                   false);

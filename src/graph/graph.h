@@ -19,9 +19,9 @@ struct Node {
   NodeKind kind = NodeKind::kOp;
   std::string name;
   TensorSpec spec;
-  std::shared_ptr<const Op> op;   // kOp only
-  std::vector<NodeId> inputs;     // kOp only
-  VariablePtr variable;           // kVariable only
+  std::shared_ptr<const Op> op;  // kOp only
+  std::vector<NodeId> inputs;    // kOp only
+  VariablePtr variable;          // kVariable only
 };
 
 class Graph {

@@ -33,8 +33,7 @@ class OpContext {
  public:
   OpContext(backend::Backend& backend, const StepInfo& step, const Tensor* const* inputs,
             int num_inputs, const Tensor& output)
-      : backend_(backend), step_(step), inputs_(inputs), num_inputs_(num_inputs),
-        output_(output) {}
+      : backend_(backend), step_(step), inputs_(inputs), num_inputs_(num_inputs), output_(output) {}
 
   backend::Backend& backend() const { return backend_; }
   const StepInfo& step() const { return step_; }

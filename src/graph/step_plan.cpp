@@ -148,7 +148,8 @@ void StepPlan::allocate(const Graph& graph, const PlanRequest& request) {
     }
     if (call.op->backward_reads_output()) read_value(call.node, step);
     grad_last[static_cast<size_t>(call.node)] = step;
-    if (grad_first[static_cast<size_t>(call.node)] < 0) grad_first[static_cast<size_t>(call.node)] = step;
+    if (grad_first[static_cast<size_t>(call.node)] < 0)
+      grad_first[static_cast<size_t>(call.node)] = step;
   }
 
   std::vector<BufferLifetime> lifetimes;
@@ -191,8 +192,8 @@ void StepPlan::allocate(const Graph& graph, const PlanRequest& request) {
     for (size_t i = 0; i < node.inputs.size(); ++i) {
       NodeId input = node.inputs[i];
       if (call.input_grads[i] != &undefined_ && !gradients_[static_cast<size_t>(input)].defined()) {
-        throw ValueError("StepPlan: variable '" + node.name + "' input '" +
-                         graph.node(input).name + "' needs a gradient buffer; pack the model's "
+        throw ValueError("StepPlan: variable '" + node.name + "' input '" + graph.node(input).name +
+                         "' needs a gradient buffer; pack the model's "
                          "variables before compiling a training step");
       }
     }
@@ -253,7 +254,8 @@ const Tensor& StepPlan::value(NodeId node) const {
 
 std::string StepPlan::describe() const {
   std::string text;
-  for (const Call& call : forward_) text += "forward " + names_[static_cast<size_t>(call.node)] + "\n";
+  for (const Call& call : forward_)
+    text += "forward " + names_[static_cast<size_t>(call.node)] + "\n";
   for (const Call& call : backward_) {
     text += "backward " + names_[static_cast<size_t>(call.node)] + "\n";
   }

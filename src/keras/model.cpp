@@ -16,7 +16,9 @@
 namespace trainyard::keras {
 namespace {
 
-std::ostream& output_of(std::ostream* requested) { return requested ? *requested : std::cout; }
+std::ostream& output_of(std::ostream* requested) {
+  return requested ? *requested : std::cout;
+}
 
 bool is_terminal(std::ostream* requested) {
   return requested == nullptr && isatty(STDOUT_FILENO) == 1;
@@ -29,7 +31,8 @@ void require_samples(const char* method, const Tensor& x, const Tensor& y) {
   }
   if (!y.defined()) return;
   if (y.shape().rank() < 1 || y.shape()[0] != x.shape()[0]) {
-    throw ShapeError(std::string(method) + ": x and y must hold the same number of samples, got x " +
+    throw ShapeError(std::string(method) +
+                     ": x and y must hold the same number of samples, got x " +
                      x.shape().to_string() + " and y " + y.shape().to_string());
   }
 }
@@ -92,7 +95,9 @@ Model::Model(std::string name) : name_(std::move(name)) {}
 Model::~Model() = default;
 
 Model::Model(Model&& other) noexcept
-    : name_(std::move(other.name_)), built_(other.built_), input_shape_(std::move(other.input_shape_)),
+    : name_(std::move(other.name_)),
+      built_(other.built_),
+      input_shape_(std::move(other.input_shape_)),
       trainer_(std::move(other.trainer_)) {
   if (trainer_) trainer_->rebind(*this);
 }
@@ -126,13 +131,16 @@ void Model::compile(const CompileOptions& options) {
 
 Trainer& Model::trainer() const {
   if (!trainer_) {
-    throw ValueError("model '" + name_ + "' must be compiled first: call compile() before fit(), "
+    throw ValueError("model '" + name_ +
+                     "' must be compiled first: call compile() before fit(), "
                      "evaluate() or train_on_batch()");
   }
   return *trainer_;
 }
 
-nn::Optimizer& Model::optimizer() const { return trainer().optimizer(); }
+nn::Optimizer& Model::optimizer() const {
+  return trainer().optimizer();
+}
 
 History Model::fit(const Tensor& x, const Tensor& y, const FitOptions& options) {
   Trainer& trainer = this->trainer();
@@ -152,7 +160,8 @@ History Model::fit(const Tensor& x, const Tensor& y, const FitOptions& options) 
   std::optional<data::Dataset> validation;
   if (options.validation_data) {
     require_samples("fit(validation_data)", options.validation_data->x, options.validation_data->y);
-    validation = as_float_dataset(options.validation_data->x, options.validation_data->y).batch(options.batch_size);
+    validation = as_float_dataset(options.validation_data->x, options.validation_data->y)
+                     .batch(options.batch_size);
   } else if (options.validation_split > 0.0) {
     data::DatasetSplit split = all.split_at(options.validation_split);
     train = split.train;
@@ -181,8 +190,9 @@ History Model::fit(const Tensor& x, const Tensor& y, const FitOptions& options) 
   for (int epoch = options.initial_epoch; epoch < options.epochs; ++epoch) {
     trainer.reset_metrics();
     write_epoch_header(out, epoch, options.epochs, options.verbose);
-    ProgressBar bar(out, {.target = steps, .verbose = options.verbose, .interactive = interactive,
-                          .clock = clock});
+    ProgressBar bar(
+        out,
+        {.target = steps, .verbose = options.verbose, .interactive = interactive, .clock = clock});
     double last_draw = -1;
     auto iterator = train.begin_epoch(epoch);
     data::Batch batch;
@@ -220,7 +230,8 @@ Logs Model::evaluate(const Tensor& x, const Tensor& y, const EvaluateOptions& op
   trainer.prepare(x.shape(), y.shape());
   data::Dataset dataset = as_float_dataset(x, y).batch(options.batch_size);
   std::ostream& out = output_of(options.output);
-  ProgressBar bar(out, {.target = dataset.num_batches(), .verbose = options.verbose,
+  ProgressBar bar(out, {.target = dataset.num_batches(),
+                        .verbose = options.verbose,
                         .interactive = is_terminal(options.output)});
   run_test_epoch(trainer, dataset, options.verbose == 1 ? &bar : nullptr);
   Logs logs = trainer.results();
@@ -241,9 +252,9 @@ Tensor Model::predict(const Tensor& x, const PredictOptions& options) {
   Shape output_shape = compute_output_shape(x.shape().with_batch(-1)).with_batch(x.shape()[0]);
   Tensor output = Tensor::zeros(output_shape, DType::kFloat32);
   data::Dataset dataset = as_float_dataset(x, Tensor()).batch(options.batch_size);
-  ProgressBar bar(output_of(options.output),
-                  {.target = dataset.num_batches(), .verbose = options.verbose,
-                   .interactive = is_terminal(options.output)});
+  ProgressBar bar(output_of(options.output), {.target = dataset.num_batches(),
+                                              .verbose = options.verbose,
+                                              .interactive = is_terminal(options.output)});
   auto iterator = dataset.begin_epoch(0);
   data::Batch batch;
   int64_t row = 0;

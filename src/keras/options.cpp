@@ -2,8 +2,7 @@
 
 namespace trainyard::keras {
 
-OptimizerRef::OptimizerRef(const char* identifier)
-    : optimizer(nn::make_optimizer(identifier)) {}
+OptimizerRef::OptimizerRef(const char* identifier) : optimizer(nn::make_optimizer(identifier)) {}
 OptimizerRef::OptimizerRef(const std::string& identifier)
     : optimizer(nn::make_optimizer(identifier)) {}
 

@@ -20,8 +20,8 @@ struct OptimizerRef {
   OptimizerRef(const char* identifier);         // NOLINT(google-explicit-constructor)
   OptimizerRef(const std::string& identifier);  // NOLINT(google-explicit-constructor)
   template <typename Derived>
-    requires std::is_base_of_v<nn::Optimizer, Derived>
-  OptimizerRef(std::shared_ptr<Derived> object)  // NOLINT(google-explicit-constructor)
+  requires std::is_base_of_v<nn::Optimizer, Derived> OptimizerRef(
+      std::shared_ptr<Derived> object)  // NOLINT(google-explicit-constructor)
       : optimizer(std::move(object)) {}
 };
 

@@ -16,7 +16,9 @@ struct Trainer::CompiledStep {
 };
 
 Trainer::Trainer(Model& model, const CompileOptions& options, backend::Backend& backend)
-    : model_(&model), backend_(backend), optimizer_(options.optimizer.optimizer),
+    : model_(&model),
+      backend_(backend),
+      optimizer_(options.optimizer.optimizer),
       metric_names_(options.metrics) {
   if (!optimizer_) throw ValueError("compile: optimizer must not be null");
   if (!options.loss) {
@@ -67,11 +69,13 @@ void Trainer::pack_variables() {
   DType dtype = variables.empty() ? DType::kFloat32 : variables.front()->value.dtype();
   for (const auto& variable : variables) {
     if (variable->value.dtype() != dtype) {
-      throw ValueError("model '" + model_->name() + "': trainable variables must share one dtype; '" +
-                       variable->path + "' is " + std::string(dtype_name(variable->value.dtype())));
+      throw ValueError("model '" + model_->name() +
+                       "': trainable variables must share one dtype; '" + variable->path + "' is " +
+                       std::string(dtype_name(variable->value.dtype())));
     }
     offsets.push_back(total);
-    total += (variable->value.num_elements() + kAlignElements - 1) / kAlignElements * kAlignElements;
+    total +=
+        (variable->value.num_elements() + kAlignElements - 1) / kAlignElements * kAlignElements;
   }
   parameters_ = Tensor::zeros(Shape{std::max<int64_t>(total, 1)}, dtype, backend_.allocator());
   gradients_ = Tensor::zeros(Shape{std::max<int64_t>(total, 1)}, dtype, backend_.allocator());

@@ -155,10 +155,18 @@ Initializer VarianceScaling(double scale, std::string mode, std::string distribu
   return initializer;
 }
 
-Initializer GlorotUniform(std::optional<uint64_t> seed) { return with_name("glorot_uniform", seed); }
-Initializer GlorotNormal(std::optional<uint64_t> seed) { return with_name("glorot_normal", seed); }
-Initializer HeUniform(std::optional<uint64_t> seed) { return with_name("he_uniform", seed); }
-Initializer HeNormal(std::optional<uint64_t> seed) { return with_name("he_normal", seed); }
+Initializer GlorotUniform(std::optional<uint64_t> seed) {
+  return with_name("glorot_uniform", seed);
+}
+Initializer GlorotNormal(std::optional<uint64_t> seed) {
+  return with_name("glorot_normal", seed);
+}
+Initializer HeUniform(std::optional<uint64_t> seed) {
+  return with_name("he_uniform", seed);
+}
+Initializer HeNormal(std::optional<uint64_t> seed) {
+  return with_name("he_normal", seed);
+}
 
 }  // namespace initializers
 }  // namespace trainyard::nn

@@ -16,13 +16,13 @@ struct Initializer {
   // lecun_normal, zeros, ones, constant, random_normal, random_uniform, truncated_normal,
   // variance_scaling.
   std::string name = "glorot_uniform";
-  double mean = 0.0;     // random_normal, truncated_normal
-  double stddev = 0.05;  // random_normal, truncated_normal
-  double minval = -0.05;  // random_uniform
-  double maxval = 0.05;   // random_uniform
-  double value = 0.0;     // constant
-  double scale = 1.0;                         // variance_scaling
-  std::string mode = "fan_in";                // variance_scaling: fan_in, fan_out, fan_avg
+  double mean = 0.0;                              // random_normal, truncated_normal
+  double stddev = 0.05;                           // random_normal, truncated_normal
+  double minval = -0.05;                          // random_uniform
+  double maxval = 0.05;                           // random_uniform
+  double value = 0.0;                             // constant
+  double scale = 1.0;                             // variance_scaling
+  std::string mode = "fan_in";                    // variance_scaling: fan_in, fan_out, fan_avg
   std::string distribution = "truncated_normal";  // variance_scaling: truncated_normal,
                                                   // untruncated_normal, uniform
   // Unset: drawn from the global seed stream (set_random_seed) when the tensor is filled.

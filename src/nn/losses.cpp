@@ -53,9 +53,15 @@ backend::Loss LossFunction::resolve(const Shape& prediction_shape,
     loss.kind = LossKind::kSparseCategoricalCrossentropy;
   } else if (name == "crossentropy" || name == "ce") {
     switch (target_form(prediction_shape, target_shape)) {
-      case TargetForm::kBinary: loss.kind = LossKind::kBinaryCrossentropy; break;
-      case TargetForm::kSparse: loss.kind = LossKind::kSparseCategoricalCrossentropy; break;
-      case TargetForm::kCategorical: loss.kind = LossKind::kCategoricalCrossentropy; break;
+      case TargetForm::kBinary:
+        loss.kind = LossKind::kBinaryCrossentropy;
+        break;
+      case TargetForm::kSparse:
+        loss.kind = LossKind::kSparseCategoricalCrossentropy;
+        break;
+      case TargetForm::kCategorical:
+        loss.kind = LossKind::kCategoricalCrossentropy;
+        break;
     }
   } else {
     throw ValueError("unknown loss '" + name +
@@ -82,8 +88,12 @@ backend::Loss LossFunction::resolve(const Shape& prediction_shape,
 }
 
 namespace losses {
-LossFunction MeanSquaredError() { return LossFunction("mean_squared_error"); }
-LossFunction MeanAbsoluteError() { return LossFunction("mean_absolute_error"); }
+LossFunction MeanSquaredError() {
+  return LossFunction("mean_squared_error");
+}
+LossFunction MeanAbsoluteError() {
+  return LossFunction("mean_absolute_error");
+}
 LossFunction BinaryCrossentropy(CrossentropyOptions options) {
   return make("binary_crossentropy", options);
 }

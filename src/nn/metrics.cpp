@@ -45,19 +45,27 @@ Metric::Metric(std::string name, const Shape& prediction_shape, const Shape& tar
       kernel_(resolve_metric(name_, prediction_shape, target_shape)),
       state_(make_state(backend)) {}
 
-void Metric::reset() { state_.fill(0); }
+void Metric::reset() {
+  state_.fill(0);
+}
 
 void Metric::update(backend::Backend& backend, const Tensor& y_pred, const Tensor& y_true) {
   backend.metric_update(kernel_, y_pred, y_true, state_);
 }
 
-double Metric::result() const { return state_result(state_); }
+double Metric::result() const {
+  return state_result(state_);
+}
 
 MeanTracker::MeanTracker(backend::Backend& backend) : state_(make_state(backend)) {}
-void MeanTracker::reset() { state_.fill(0); }
+void MeanTracker::reset() {
+  state_.fill(0);
+}
 void MeanTracker::update(backend::Backend& backend, const Tensor& value, double weight) {
   backend.mean_update(value, weight, state_);
 }
-double MeanTracker::result() const { return state_result(state_); }
+double MeanTracker::result() const {
+  return state_result(state_);
+}
 
 }  // namespace trainyard::nn

@@ -1,9 +1,8 @@
 #include <gtest/gtest.h>
+#include <trainyard/keras.h>
 
 #include <cmath>
 #include <sstream>
-
-#include <trainyard/keras.h>
 
 #include "keras/trainer.h"
 
@@ -51,8 +50,9 @@ TEST(ModelTest, FitLearnsAndRecordsKerasHistory) {
                  .loss = losses::SparseCategoricalCrossentropy({.from_logits = true}),
                  .metrics = {"accuracy"}});
   std::ostringstream out;
-  History history = model.fit(data.x, data.y, {.batch_size = 32, .epochs = 5, .verbose = 2,
-                                               .validation_split = 0.2, .output = &out});
+  History history = model.fit(
+      data.x, data.y,
+      {.batch_size = 32, .epochs = 5, .verbose = 2, .validation_split = 0.2, .output = &out});
   EXPECT_EQ(history.epoch, (std::vector<int>{0, 1, 2, 3, 4}));
   for (const char* key : {"accuracy", "loss", "val_accuracy", "val_loss"}) {
     ASSERT_EQ(history.history.count(key), 1u) << key;
@@ -110,8 +110,8 @@ TEST(ModelTest, SameSeedOneThreadGivesBitwiseIdenticalWeights) {
   auto run = [] {
     set_random_seed(123);
     Problem data = argmax_problem(300, 5);
-    auto model = Sequential({layers::Dense(16, {.activation = "relu"}), layers::Dropout(0.3),
-                             layers::Dense(4)});
+    auto model = Sequential(
+        {layers::Dense(16, {.activation = "relu"}), layers::Dropout(0.3), layers::Dense(4)});
     model.compile({.optimizer = "adam",
                    .loss = losses::SparseCategoricalCrossentropy({.from_logits = true})});
     model.fit(data.x, data.y, {.batch_size = 32, .epochs = 2, .verbose = 0});

@@ -2,7 +2,6 @@
 // global operator new in this test binary) nor tensor storage (counted by trainyard's
 // allocators), once its plan exists.
 #include <gtest/gtest.h>
-
 #include <trainyard/keras.h>
 
 #include "keras/trainer.h"
@@ -60,8 +59,12 @@ void expect_steady_state(int threads) {
   EXPECT_EQ(testing::heap_allocation_count() - heap_before, 0);
 }
 
-TEST(SteadyStateTest, TrainStepAllocatesNothingOnOneThread) { expect_steady_state(1); }
-TEST(SteadyStateTest, TrainStepAllocatesNothingOnTwoThreads) { expect_steady_state(2); }
+TEST(SteadyStateTest, TrainStepAllocatesNothingOnOneThread) {
+  expect_steady_state(1);
+}
+TEST(SteadyStateTest, TrainStepAllocatesNothingOnTwoThreads) {
+  expect_steady_state(2);
+}
 
 TEST(SteadyStateTest, CounterSeesAllocations) {
   // The counter itself must work, or the tests above prove nothing.

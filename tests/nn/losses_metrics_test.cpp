@@ -30,8 +30,7 @@ TEST(LossFunctionTest, ErrorsNameTheProblem) {
     LossFunction("categorical_crossentropy").resolve({32, 10}, {32});
     FAIL();
   } catch (const ShapeError& error) {
-    EXPECT_NE(std::string(error.what()).find("sparse_categorical_crossentropy"),
-              std::string::npos);
+    EXPECT_NE(std::string(error.what()).find("sparse_categorical_crossentropy"), std::string::npos);
   }
   EXPECT_THROW(losses::BinaryCrossentropy({.label_smoothing = 2}).resolve({1, 1}, {1, 1}),
                ValueError);

@@ -1,10 +1,10 @@
 // The optimizer objects: Keras's defaults, float32 learning rate, iteration count, slots.
 // The update arithmetic itself is traced step by step in tests/backend.
+#include "nn/optimizers/optimizers.h"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
-
-#include "nn/optimizers/optimizers.h"
 
 namespace trainyard::nn {
 namespace {

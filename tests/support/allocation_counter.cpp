@@ -23,16 +23,24 @@ std::atomic<int64_t> g_allocations{0};
   return pointer;
 }
 
-[[gnu::noinline]] void release(void* pointer) noexcept { std::free(pointer); }
+[[gnu::noinline]] void release(void* pointer) noexcept {
+  std::free(pointer);
+}
 
 }  // namespace
 
 namespace trainyard::testing {
-int64_t heap_allocation_count() { return g_allocations.load(); }
+int64_t heap_allocation_count() {
+  return g_allocations.load();
+}
 }  // namespace trainyard::testing
 
-void* operator new(std::size_t size) { return counted_allocate(size, 0); }
-void* operator new[](std::size_t size) { return counted_allocate(size, 0); }
+void* operator new(std::size_t size) {
+  return counted_allocate(size, 0);
+}
+void* operator new[](std::size_t size) {
+  return counted_allocate(size, 0);
+}
 void* operator new(std::size_t size, std::align_val_t alignment) {
   return counted_allocate(size, static_cast<std::size_t>(alignment));
 }
@@ -53,13 +61,27 @@ void* operator new[](std::size_t size, const std::nothrow_t&) noexcept {
     return nullptr;
   }
 }
-void operator delete(void* pointer) noexcept { release(pointer); }
-void operator delete[](void* pointer) noexcept { release(pointer); }
-void operator delete(void* pointer, std::size_t) noexcept { release(pointer); }
-void operator delete[](void* pointer, std::size_t) noexcept { release(pointer); }
-void operator delete(void* pointer, std::align_val_t) noexcept { release(pointer); }
-void operator delete[](void* pointer, std::align_val_t) noexcept { release(pointer); }
-void operator delete(void* pointer, std::size_t, std::align_val_t) noexcept { release(pointer); }
+void operator delete(void* pointer) noexcept {
+  release(pointer);
+}
+void operator delete[](void* pointer) noexcept {
+  release(pointer);
+}
+void operator delete(void* pointer, std::size_t) noexcept {
+  release(pointer);
+}
+void operator delete[](void* pointer, std::size_t) noexcept {
+  release(pointer);
+}
+void operator delete(void* pointer, std::align_val_t) noexcept {
+  release(pointer);
+}
+void operator delete[](void* pointer, std::align_val_t) noexcept {
+  release(pointer);
+}
+void operator delete(void* pointer, std::size_t, std::align_val_t) noexcept {
+  release(pointer);
+}
 void operator delete[](void* pointer, std::size_t, std::align_val_t) noexcept {
   release(pointer);
 }

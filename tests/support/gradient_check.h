@@ -14,7 +14,7 @@
 namespace trainyard::testing {
 
 struct GradientCheckInput {
-  Tensor value;               // float64 (or an integer dtype for labels)
+  Tensor value;                // float64 (or an integer dtype for labels)
   bool differentiable = true;  // false for labels and sample weights
   // When set, this existing variable (a layer's weight) is checked and perturbed in place
   // instead of a new one made from `value`.
@@ -22,10 +22,10 @@ struct GradientCheckInput {
 };
 
 struct GradientCheckOptions {
-  double step = 1e-6;               // finite-difference step
-  double tolerance = 1e-6;          // on |analytic - numeric| / max(1, |numeric|)
+  double step = 1e-6;       // finite-difference step
+  double tolerance = 1e-6;  // on |analytic - numeric| / max(1, |numeric|)
   graph::StepInfo step_info{.training = true, .step = 3};
-  uint64_t weight_seed = 1234;      // seeds the random reduction weights
+  uint64_t weight_seed = 1234;  // seeds the random reduction weights
 };
 
 struct GradientCheckResult {

@@ -19,21 +19,28 @@ T sigmoid(T x) {
 template <typename T>
 T forward_value(const Activation& activation, T x) {
   switch (activation.kind) {
-    case ActivationKind::kLinear: return x;
-    case ActivationKind::kRelu: return x > T(0) ? x : T(0);
-    case ActivationKind::kSigmoid: return sigmoid(x);
-    case ActivationKind::kTanh: return std::tanh(x);
+    case ActivationKind::kLinear:
+      return x;
+    case ActivationKind::kRelu:
+      return x > T(0) ? x : T(0);
+    case ActivationKind::kSigmoid:
+      return sigmoid(x);
+    case ActivationKind::kTanh:
+      return std::tanh(x);
     case ActivationKind::kGelu:
       // 0.5 * (1 + erf(z)) written as 0.5 * erfc(-z): for negative x, 1 + erf(z) cancels
       // to a few significant bits in float32 (gelu(-5) came out 4% off).
       return T(0.5) * x * std::erfc(-x * T(std::numbers::sqrt2 / 2));
-    case ActivationKind::kSilu: return x * sigmoid(x);
-    case ActivationKind::kLeakyRelu: return x > T(0) ? x : static_cast<T>(activation.alpha) * x;
+    case ActivationKind::kSilu:
+      return x * sigmoid(x);
+    case ActivationKind::kLeakyRelu:
+      return x > T(0) ? x : static_cast<T>(activation.alpha) * x;
     case ActivationKind::kElu:
       return x > T(0) ? x : static_cast<T>(activation.alpha) * std::expm1(x);
     case ActivationKind::kSoftplus:
       return std::max(x, T(0)) + std::log1p(std::exp(-std::abs(x)));
-    case ActivationKind::kSoftmax: break;
+    case ActivationKind::kSoftmax:
+      break;
   }
   return x;
 }
@@ -42,10 +49,14 @@ T forward_value(const Activation& activation, T x) {
 template <typename T>
 T derivative(const Activation& activation, T x, T y) {
   switch (activation.kind) {
-    case ActivationKind::kLinear: return T(1);
-    case ActivationKind::kRelu: return x > T(0) ? T(1) : T(0);
-    case ActivationKind::kSigmoid: return y * (T(1) - y);
-    case ActivationKind::kTanh: return T(1) - y * y;
+    case ActivationKind::kLinear:
+      return T(1);
+    case ActivationKind::kRelu:
+      return x > T(0) ? T(1) : T(0);
+    case ActivationKind::kSigmoid:
+      return y * (T(1) - y);
+    case ActivationKind::kTanh:
+      return T(1) - y * y;
     case ActivationKind::kGelu: {
       T cdf = T(0.5) * std::erfc(-x * T(std::numbers::sqrt2 / 2));
       T pdf = std::exp(T(-0.5) * x * x) * T(0.5 * std::numbers::inv_sqrtpi * std::numbers::sqrt2);
@@ -55,10 +66,14 @@ T derivative(const Activation& activation, T x, T y) {
       T s = sigmoid(x);
       return s * (T(1) + x * (T(1) - s));
     }
-    case ActivationKind::kLeakyRelu: return x > T(0) ? T(1) : static_cast<T>(activation.alpha);
-    case ActivationKind::kElu: return x > T(0) ? T(1) : y + static_cast<T>(activation.alpha);
-    case ActivationKind::kSoftplus: return sigmoid(x);
-    case ActivationKind::kSoftmax: break;
+    case ActivationKind::kLeakyRelu:
+      return x > T(0) ? T(1) : static_cast<T>(activation.alpha);
+    case ActivationKind::kElu:
+      return x > T(0) ? T(1) : y + static_cast<T>(activation.alpha);
+    case ActivationKind::kSoftplus:
+      return sigmoid(x);
+    case ActivationKind::kSoftmax:
+      break;
   }
   return T(1);
 }
@@ -152,10 +167,9 @@ void CpuBackend::activation_forward(const Activation& activation, const Tensor& 
     T* out = y.data<T>();
     if (activation.kind == ActivationKind::kSoftmax) {
       int64_t columns = cpu::last_dim(x);
-      cpu::for_range(cpu::row_count(x), std::max<int64_t>(1, 4096 / std::max<int64_t>(columns, 1)),
-                     [&](int64_t begin, int64_t end) {
-                       softmax_rows(in, out, begin, end, columns);
-                     });
+      cpu::for_range(
+          cpu::row_count(x), std::max<int64_t>(1, 4096 / std::max<int64_t>(columns, 1)),
+          [&](int64_t begin, int64_t end) { softmax_rows(in, out, begin, end, columns); });
       return;
     }
     cpu::for_range(x.num_elements(), cpu::kParallelGrain, [&](int64_t begin, int64_t end) {
@@ -168,9 +182,8 @@ void CpuBackend::activation_forward(const Activation& activation, const Tensor& 
   });
 }
 
-void CpuBackend::activation_backward(const Activation& activation, const Tensor& x,
-                                     const Tensor& y, const Tensor& y_grad, const Tensor& x_grad,
-                                     bool accumulate) {
+void CpuBackend::activation_backward(const Activation& activation, const Tensor& x, const Tensor& y,
+                                     const Tensor& y_grad, const Tensor& x_grad, bool accumulate) {
   cpu::require_same_size("activation_backward", x, y);
   cpu::require_same_size("activation_backward", y, y_grad);
   cpu::require_same_size("activation_backward", y_grad, x_grad);

@@ -29,7 +29,9 @@ CpuBackend::CpuBackend() {
   openblas_set_num_threads(1);
 }
 
-void CpuBackend::fill(const Tensor& out, double value) { out.fill(value); }
+void CpuBackend::fill(const Tensor& out, double value) {
+  out.fill(value);
+}
 
 void CpuBackend::copy(const Tensor& source, const Tensor& out, bool accumulate) {
   cpu::require_same_size("copy", source, out);

@@ -22,14 +22,13 @@ class CpuBackend final : public Backend {
   void fill(const Tensor& out, double value) override;
   void copy(const Tensor& source, const Tensor& out, bool accumulate) override;
 
-  void matmul(const Tensor& a, bool transpose_a, const Tensor& b, bool transpose_b,
-              const Tensor& c, double alpha, double beta) override;
+  void matmul(const Tensor& a, bool transpose_a, const Tensor& b, bool transpose_b, const Tensor& c,
+              double alpha, double beta) override;
 
   void bias_add(const Tensor& x, const Tensor& bias, const Tensor& out) override;
   void bias_add_backward(const Tensor& output_grad, const Tensor& bias_grad,
                          bool accumulate) override;
-  void activation_forward(const Activation& activation, const Tensor& x,
-                          const Tensor& y) override;
+  void activation_forward(const Activation& activation, const Tensor& x, const Tensor& y) override;
   void activation_backward(const Activation& activation, const Tensor& x, const Tensor& y,
                            const Tensor& y_grad, const Tensor& x_grad, bool accumulate) override;
   void dropout_forward(double rate, uint64_t seed, uint64_t step, const Tensor& x,

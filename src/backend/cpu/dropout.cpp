@@ -18,8 +18,8 @@ void apply_mask(double rate, uint64_t seed, uint64_t step, const T* in, T* out, 
     for (int64_t lane = 0; lane < 4; ++lane) {
       int64_t i = block * 4 + lane;
       if (i < begin || i >= end) continue;
-      T value = uniform_from_bits(bits[static_cast<size_t>(lane)]) >= threshold ? in[i] * scale
-                                                                                 : T(0);
+      T value =
+          uniform_from_bits(bits[static_cast<size_t>(lane)]) >= threshold ? in[i] * scale : T(0);
       out[i] = accumulate ? out[i] + value : value;
     }
   }
@@ -50,13 +50,12 @@ void dropout(double rate, uint64_t seed, uint64_t step, const Tensor& input, con
 void CpuBackend::dropout_forward(double rate, uint64_t seed, uint64_t step, const Tensor& x,
                                  const Tensor& y) {
   cpu::require_same_size("dropout_forward", x, y);
-  cpu::dispatch_float(x.dtype(), "dropout_forward", [&](auto zero) {
-    dropout<decltype(zero)>(rate, seed, step, x, y, false);
-  });
+  cpu::dispatch_float(x.dtype(), "dropout_forward",
+                      [&](auto zero) { dropout<decltype(zero)>(rate, seed, step, x, y, false); });
 }
 
-void CpuBackend::dropout_backward(double rate, uint64_t seed, uint64_t step,
-                                  const Tensor& y_grad, const Tensor& x_grad, bool accumulate) {
+void CpuBackend::dropout_backward(double rate, uint64_t seed, uint64_t step, const Tensor& y_grad,
+                                  const Tensor& x_grad, bool accumulate) {
   cpu::require_same_size("dropout_backward", y_grad, x_grad);
   cpu::dispatch_float(y_grad.dtype(), "dropout_backward", [&](auto zero) {
     dropout<decltype(zero)>(rate, seed, step, y_grad, x_grad, accumulate);

@@ -19,13 +19,24 @@ class LabelReader {
   int64_t operator()(int64_t row) const {
     double value = 0;
     switch (dtype_) {
-      case DType::kFloat32: value = static_cast<const float*>(data_)[row]; break;
-      case DType::kFloat64: value = static_cast<const double*>(data_)[row]; break;
-      case DType::kInt32: value = static_cast<const int32_t*>(data_)[row]; break;
-      case DType::kInt64: value = static_cast<double>(static_cast<const int64_t*>(data_)[row]); break;
-      case DType::kUInt8: value = static_cast<const uint8_t*>(data_)[row]; break;
-      default: throw ValueError(std::string(entry_) + ": labels of dtype " +
-                                std::string(dtype_name(dtype_)) + " are not supported");
+      case DType::kFloat32:
+        value = static_cast<const float*>(data_)[row];
+        break;
+      case DType::kFloat64:
+        value = static_cast<const double*>(data_)[row];
+        break;
+      case DType::kInt32:
+        value = static_cast<const int32_t*>(data_)[row];
+        break;
+      case DType::kInt64:
+        value = static_cast<double>(static_cast<const int64_t*>(data_)[row]);
+        break;
+      case DType::kUInt8:
+        value = static_cast<const uint8_t*>(data_)[row];
+        break;
+      default:
+        throw ValueError(std::string(entry_) + ": labels of dtype " +
+                         std::string(dtype_name(dtype_)) + " are not supported");
     }
     if (!(value >= 0 && value < static_cast<double>(classes_)) || value != std::floor(value)) {
       throw ValueError(std::string(entry_) + ": label " + format_label(value) + " at row " +

@@ -14,15 +14,22 @@ namespace {
 
 constexpr double kEpsilon = 1e-7;
 
-bool is_sparse(const Loss& loss) { return loss.kind == LossKind::kSparseCategoricalCrossentropy; }
+bool is_sparse(const Loss& loss) {
+  return loss.kind == LossKind::kSparseCategoricalCrossentropy;
+}
 
 const char* loss_name(const Loss& loss) {
   switch (loss.kind) {
-    case LossKind::kMeanSquaredError: return "mean_squared_error";
-    case LossKind::kMeanAbsoluteError: return "mean_absolute_error";
-    case LossKind::kBinaryCrossentropy: return "binary_crossentropy";
-    case LossKind::kCategoricalCrossentropy: return "categorical_crossentropy";
-    case LossKind::kSparseCategoricalCrossentropy: return "sparse_categorical_crossentropy";
+    case LossKind::kMeanSquaredError:
+      return "mean_squared_error";
+    case LossKind::kMeanAbsoluteError:
+      return "mean_absolute_error";
+    case LossKind::kBinaryCrossentropy:
+      return "binary_crossentropy";
+    case LossKind::kCategoricalCrossentropy:
+      return "categorical_crossentropy";
+    case LossKind::kSparseCategoricalCrossentropy:
+      return "sparse_categorical_crossentropy";
   }
   return "loss";
 }
@@ -41,9 +48,8 @@ void check_loss_shapes(const Loss& loss, const Tensor& y_pred, const Tensor& y_t
   }
   if (sample_weight.defined() &&
       (sample_weight.num_elements() != rows || sample_weight.dtype() != y_pred.dtype())) {
-    throw ShapeError(std::string(loss_name(loss)) + ": sample_weight " +
-                     sample_weight.to_string() + " needs one weight per row of " +
-                     y_pred.to_string());
+    throw ShapeError(std::string(loss_name(loss)) + ": sample_weight " + sample_weight.to_string() +
+                     " needs one weight per row of " + y_pred.to_string());
   }
 }
 
@@ -134,7 +140,8 @@ struct LossRows {
     T inverse_columns = T(1) / static_cast<T>(columns);
     switch (loss.kind) {
       case LossKind::kMeanSquaredError:
-        for (int64_t j = 0; j < columns; ++j) put(j, scale * T(2) * (p[j] - y[j]) * inverse_columns);
+        for (int64_t j = 0; j < columns; ++j)
+          put(j, scale * T(2) * (p[j] - y[j]) * inverse_columns);
         return;
       case LossKind::kMeanAbsoluteError:
         for (int64_t j = 0; j < columns; ++j) {

@@ -29,8 +29,8 @@ MatrixView as_matrix(const Tensor& tensor) {
 }
 
 template <typename T>
-void gemm(bool transpose_a, bool transpose_b, int64_t m, int64_t n, int64_t k, T alpha,
-          const T* a, int64_t lda, const T* b, int64_t ldb, T beta, T* c, int64_t ldc) {
+void gemm(bool transpose_a, bool transpose_b, int64_t m, int64_t n, int64_t k, T alpha, const T* a,
+          int64_t lda, const T* b, int64_t ldb, T beta, T* c, int64_t ldc) {
   auto trans_a = transpose_a ? CblasTrans : CblasNoTrans;
   auto trans_b = transpose_b ? CblasTrans : CblasNoTrans;
   if constexpr (std::is_same_v<T, float>) {
@@ -78,8 +78,7 @@ void CpuBackend::matmul(const Tensor& a, bool transpose_a, const Tensor& b, bool
   if (k != k_b || c_view.rows != m || c_view.columns != n || a.dtype() != b.dtype() ||
       a.dtype() != c.dtype()) {
     throw ShapeError("matmul: cannot multiply " + a.to_string() + (transpose_a ? "^T" : "") +
-                     " by " + b.to_string() + (transpose_b ? "^T" : "") + " into " +
-                     c.to_string());
+                     " by " + b.to_string() + (transpose_b ? "^T" : "") + " into " + c.to_string());
   }
   cpu::dispatch_float(c.dtype(), "matmul", [&](auto zero) {
     using T = decltype(zero);
@@ -135,8 +134,8 @@ void CpuBackend::matmul(const Tensor& a, bool transpose_a, const Tensor& b, bool
             return;
           }
           gemm<T>(transpose_a, transpose_b, m, n, end - begin, alpha_t, a_data + a_column(begin),
-                  a_view.columns, b_data + b_row(begin), b_view.columns,
-                  chunk == 0 ? beta_t : T(0), out, n);
+                  a_view.columns, b_data + b_row(begin), b_view.columns, chunk == 0 ? beta_t : T(0),
+                  out, n);
         });
         for (int64_t chunk = 1; chunk < threads; ++chunk) {
           const T* part = scratch + static_cast<size_t>(chunk - 1) * partial;

@@ -59,10 +59,11 @@ void CpuBackend::metric_update(const Metric& metric, const Tensor& y_pred, const
   int64_t rows = cpu::row_count(y_pred);
   int64_t columns = cpu::last_dim(y_pred);
   bool sparse = metric.kind == MetricKind::kSparseCategoricalAccuracy;
-  if (sparse ? y_true.num_elements() != rows
-             : (y_true.num_elements() != y_pred.num_elements() || y_true.dtype() != y_pred.dtype())) {
-    throw ShapeError("metric_update: targets " + y_true.to_string() +
-                     " do not match predictions " + y_pred.to_string());
+  if (sparse
+          ? y_true.num_elements() != rows
+          : (y_true.num_elements() != y_pred.num_elements() || y_true.dtype() != y_pred.dtype())) {
+    throw ShapeError("metric_update: targets " + y_true.to_string() + " do not match predictions " +
+                     y_pred.to_string());
   }
   cpu::dispatch_float(y_pred.dtype(), "metric_update", [&](auto zero) {
     using T = decltype(zero);

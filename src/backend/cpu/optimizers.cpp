@@ -20,8 +20,7 @@ struct Slots {
 
 template <typename T>
 void sgd(const OptimizerStep& step, T* __restrict w, const T* __restrict g, Slots<T> slots,
-         int64_t begin,
-         int64_t end) {
+         int64_t begin, int64_t end) {
   T lr = static_cast<T>(step.learning_rate);
   T mu = static_cast<T>(step.momentum);
   if (step.momentum == 0.0) {
@@ -37,8 +36,7 @@ void sgd(const OptimizerStep& step, T* __restrict w, const T* __restrict g, Slot
 
 template <typename T>
 void adam(const OptimizerStep& step, T* __restrict w, const T* __restrict g, Slots<T> slots,
-         int64_t begin,
-          int64_t end) {
+          int64_t begin, int64_t end) {
   // alpha = lr * sqrt(1 - beta_2^t) / (1 - beta_1^t), in the variables' precision.
   T t = static_cast<T>(step.iteration + 1);
   T beta_1 = static_cast<T>(step.beta_1), beta_2 = static_cast<T>(step.beta_2);
@@ -67,8 +65,7 @@ void adam(const OptimizerStep& step, T* __restrict w, const T* __restrict g, Slo
 
 template <typename T>
 void rmsprop(const OptimizerStep& step, T* __restrict w, const T* __restrict g, Slots<T> slots,
-         int64_t begin,
-             int64_t end) {
+             int64_t begin, int64_t end) {
   T lr = static_cast<T>(step.learning_rate);
   T rho = static_cast<T>(step.rho), epsilon = static_cast<T>(step.epsilon);
   T mu = static_cast<T>(step.momentum);
@@ -134,10 +131,16 @@ void CpuBackend::optimizer_update(const OptimizerStep& step, const Tensor& param
         for (int64_t i = begin; i < end; ++i) w[i] -= w[i] * decay;
       }
       switch (step.kind) {
-        case OptimizerKind::kSgd: sgd(step, w, g, slots, begin, end); break;
+        case OptimizerKind::kSgd:
+          sgd(step, w, g, slots, begin, end);
+          break;
         case OptimizerKind::kAdam:
-        case OptimizerKind::kAdamW: adam(step, w, g, slots, begin, end); break;
-        case OptimizerKind::kRmsprop: rmsprop(step, w, g, slots, begin, end); break;
+        case OptimizerKind::kAdamW:
+          adam(step, w, g, slots, begin, end);
+          break;
+        case OptimizerKind::kRmsprop:
+          rmsprop(step, w, g, slots, begin, end);
+          break;
       }
     });
   });

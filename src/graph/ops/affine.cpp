@@ -13,8 +13,8 @@ class Affine final : public Op {
     require_input_count(name(), inputs, 2, 3);
     const TensorSpec& x = inputs[0];
     const TensorSpec& kernel = inputs[1];
-    bool ok = x.shape.rank() >= 1 && kernel.shape.rank() == 2 &&
-              x.shape[-1] == kernel.shape[0] && x.dtype == kernel.dtype;
+    bool ok = x.shape.rank() >= 1 && kernel.shape.rank() == 2 && x.shape[-1] == kernel.shape[0] &&
+              x.dtype == kernel.dtype;
     if (inputs.size() == 3) {
       ok = ok && inputs[2].shape == Shape{kernel.shape.rank() == 2 ? kernel.shape[1] : -1} &&
            inputs[2].dtype == x.dtype;
@@ -61,6 +61,8 @@ class Affine final : public Op {
 
 }  // namespace
 
-OpPtr affine() { return std::make_shared<Affine>(); }
+OpPtr affine() {
+  return std::make_shared<Affine>();
+}
 
 }  // namespace trainyard::graph::ops

@@ -39,6 +39,8 @@ class BiasAdd final : public Op {
 
 }  // namespace
 
-OpPtr bias_add() { return std::make_shared<BiasAdd>(); }
+OpPtr bias_add() {
+  return std::make_shared<BiasAdd>();
+}
 
 }  // namespace trainyard::graph::ops

@@ -46,6 +46,8 @@ class Dropout final : public Op {
 
 }  // namespace
 
-OpPtr dropout(double rate, uint64_t seed) { return std::make_shared<Dropout>(rate, seed); }
+OpPtr dropout(double rate, uint64_t seed) {
+  return std::make_shared<Dropout>(rate, seed);
+}
 
 }  // namespace trainyard::graph::ops

@@ -28,15 +28,16 @@ class LossOp final : public Op {
     }
     if (!ok) {
       throw ShapeError("Loss: predictions, targets and sample weights " + describe_specs(inputs) +
-                       (sparse ? " need one class index and weight per row of predictions"
-                               : " need targets shaped like the predictions and one weight per row"));
+                       (sparse
+                            ? " need one class index and weight per row of predictions"
+                            : " need targets shaped like the predictions and one weight per row"));
     }
     return {Shape{}, y_pred.dtype};
   }
 
   void forward(const OpContext& context) const override {
-    context.backend().loss_forward(loss_, context.input(0), context.input(1), sample_weight(context),
-                                   context.output());
+    context.backend().loss_forward(loss_, context.input(0), context.input(1),
+                                   sample_weight(context), context.output());
   }
 
   void backward(const OpContext& context) const override {
@@ -58,6 +59,8 @@ class LossOp final : public Op {
 
 }  // namespace
 
-OpPtr loss(backend::Loss loss) { return std::make_shared<LossOp>(loss); }
+OpPtr loss(backend::Loss loss) {
+  return std::make_shared<LossOp>(loss);
+}
 
 }  // namespace trainyard::graph::ops

@@ -38,6 +38,8 @@ class Reshape final : public Op {
 
 }  // namespace
 
-OpPtr reshape(Shape shape) { return std::make_shared<Reshape>(std::move(shape)); }
+OpPtr reshape(Shape shape) {
+  return std::make_shared<Reshape>(std::move(shape));
+}
 
 }  // namespace trainyard::graph::ops

@@ -6,7 +6,8 @@
 namespace trainyard::nn {
 
 ActivationLayer::ActivationLayer(const std::string& activation, std::string name)
-    : Layer("Activation", std::move(name)), activation_name_(activation),
+    : Layer("Activation", std::move(name)),
+      activation_name_(activation),
       activation_(parse_activation(activation)) {}
 
 graph::NodeId ActivationLayer::call(graph::Graph& graph, graph::NodeId input, const CallContext&) {

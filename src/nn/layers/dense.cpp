@@ -7,7 +7,9 @@
 namespace trainyard::nn {
 
 Dense::Dense(int64_t units, DenseOptions options)
-    : Layer("Dense", options.name), units_(units), options_(std::move(options)),
+    : Layer("Dense", options.name),
+      units_(units),
+      options_(std::move(options)),
       activation_(parse_activation(options_.activation)) {
   if (units <= 0) {
     throw ValueError("Dense '" + name() + "': units must be a positive integer, got " +

@@ -7,7 +7,8 @@
 namespace trainyard::nn {
 
 Dropout::Dropout(double rate, DropoutOptions options)
-    : Layer("Dropout", options.name), rate_(rate),
+    : Layer("Dropout", options.name),
+      rate_(rate),
       seed_(options.seed.value_or(next_random_seed())) {
   if (!(rate >= 0.0 && rate <= 1.0)) {
     throw ValueError("Dropout '" + name() + "': rate must be in [0, 1], got " +

@@ -7,7 +7,8 @@ namespace trainyard::nn {
 Optimizer::Optimizer(std::string default_name, const OptimizerOptions& options,
                      std::vector<std::string> slot_names)
     : name_(options.name.empty() ? std::move(default_name) : options.name),
-      weight_decay_(options.weight_decay), slot_names_(std::move(slot_names)) {
+      weight_decay_(options.weight_decay),
+      slot_names_(std::move(slot_names)) {
   set_learning_rate(options.learning_rate);
   if (options.weight_decay < 0) {
     throw ValueError(name_ + ": weight_decay must be >= 0, got " +

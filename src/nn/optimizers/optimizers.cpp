@@ -56,7 +56,8 @@ AdamW::AdamW(AdamWOptions options)
 Adam::Adam(AdamOptions options, bool adamw)
     : Optimizer(adamw ? "adamw" : "adam",
                 {options.learning_rate, options.weight_decay, options.name}, adam_slots(options)),
-      options_(std::move(options)), adamw_(adamw) {
+      options_(std::move(options)),
+      adamw_(adamw) {
   require_unit_interval(name(), "beta_1", options_.beta_1);
   require_unit_interval(name(), "beta_2", options_.beta_2);
   if (adamw_ && options_.weight_decay <= 0.0) {
