@@ -14,6 +14,7 @@
 #pragma once
 
 #include "backend/kernels.h"
+#include "backend/window.h"
 #include "core/device.h"
 #include "core/storage.h"
 #include "core/tensor.h"
@@ -56,6 +57,27 @@ class Backend {
                                const Tensor& y) = 0;
   virtual void dropout_backward(double rate, uint64_t seed, uint64_t step, const Tensor& y_grad,
                                 const Tensor& x_grad, bool accumulate) = 0;
+
+  // ---- convolution and pooling (channels_last) -----------------------------------------
+  // y [N, OH, OW, F] = x [N, H, W, C] convolved with kernel [KH, KW, C, F] (HWIO), using
+  // the window's strides, dilation and padding (zero padding). No bias.
+  virtual void conv2d_forward(const Window2d& window, const Tensor& x, const Tensor& kernel,
+                              const Tensor& y) = 0;
+  // x_grad [N, H, W, C] (+)= the transposed convolution of y_grad with kernel.
+  virtual void conv2d_backward_input(const Window2d& window, const Tensor& y_grad,
+                                     const Tensor& kernel, const Tensor& x_grad,
+                                     bool accumulate) = 0;
+  // kernel_grad [KH, KW, C, F] (+)= the correlation of x with y_grad.
+  virtual void conv2d_backward_kernel(const Window2d& window, const Tensor& x, const Tensor& y_grad,
+                                      const Tensor& kernel_grad, bool accumulate) = 0;
+  // y [N, OH, OW, C]: the max or mean of each window of x [N, H, W, C]. Padded positions
+  // never count (average divides by the number of real elements, as TensorFlow does).
+  virtual void pool2d_forward(PoolKind kind, const Window2d& window, const Tensor& x,
+                              const Tensor& y) = 0;
+  // x_grad (+)= y_grad routed back: to the window's first maximum, or spread evenly.
+  virtual void pool2d_backward(PoolKind kind, const Window2d& window, const Tensor& x,
+                               const Tensor& y, const Tensor& y_grad, const Tensor& x_grad,
+                               bool accumulate) = 0;
 
   // ---- losses -------------------------------------------------------------------------
   // loss (a scalar) = sum over samples of weight * per_sample_loss / number of samples

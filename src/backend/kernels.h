@@ -29,6 +29,8 @@ struct Activation {
 // Keras's name for the activation ("relu", "leaky_relu", ...).
 std::string_view activation_name(ActivationKind kind);
 
+enum class PoolKind : uint8_t { kMax, kAverage };
+
 enum class LossKind : uint8_t {
   kMeanSquaredError,
   kMeanAbsoluteError,

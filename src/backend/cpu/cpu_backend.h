@@ -5,10 +5,8 @@
 // entries lives in its own .cpp file.
 #pragma once
 
-#include <cstddef>
-#include <vector>
-
 #include "backend/backend.h"
+#include "backend/cpu/scratch.h"
 
 namespace trainyard::backend {
 
@@ -36,6 +34,17 @@ class CpuBackend final : public Backend {
   void dropout_backward(double rate, uint64_t seed, uint64_t step, const Tensor& y_grad,
                         const Tensor& x_grad, bool accumulate) override;
 
+  void conv2d_forward(const Window2d& window, const Tensor& x, const Tensor& kernel,
+                      const Tensor& y) override;
+  void conv2d_backward_input(const Window2d& window, const Tensor& y_grad, const Tensor& kernel,
+                             const Tensor& x_grad, bool accumulate) override;
+  void conv2d_backward_kernel(const Window2d& window, const Tensor& x, const Tensor& y_grad,
+                              const Tensor& kernel_grad, bool accumulate) override;
+  void pool2d_forward(PoolKind kind, const Window2d& window, const Tensor& x,
+                      const Tensor& y) override;
+  void pool2d_backward(PoolKind kind, const Window2d& window, const Tensor& x, const Tensor& y,
+                       const Tensor& y_grad, const Tensor& x_grad, bool accumulate) override;
+
   void loss_forward(const Loss& loss, const Tensor& y_pred, const Tensor& y_true,
                     const Tensor& sample_weight, const Tensor& loss_value) override;
   void loss_backward(const Loss& loss, const Tensor& y_pred, const Tensor& y_true,
@@ -51,8 +60,9 @@ class CpuBackend final : public Backend {
                         const Tensor& slot_2) override;
 
  private:
-  // Partial products of matmul's split over K; grown on first use, then reused.
-  std::vector<std::byte> split_scratch_;
+  cpu::Scratch matmul_scratch_;  // partial products of a product split over K
+  cpu::Scratch conv_scratch_;    // im2col patches
+  cpu::Scratch conv_gemm_scratch_;
 };
 
 }  // namespace trainyard::backend

@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "backend/kernels.h"
+#include "backend/window.h"
 #include "graph/op.h"
 
 namespace trainyard::graph::ops {
@@ -22,6 +23,10 @@ OpPtr activation(backend::Activation activation);
 OpPtr reshape(Shape shape);
 // (x) -> inverted dropout of x with `rate` when the step is a training step, else x
 OpPtr dropout(double rate, uint64_t seed);
+// (x [N, H, W, C], kernel [KH, KW, C, F][, bias [F]]) -> [N, OH, OW, F] over `window`
+OpPtr conv2d(const backend::Window2d& window);
+// (x [N, H, W, C]) -> [N, OH, OW, C]: the max or mean of each window
+OpPtr pool2d(backend::PoolKind kind, const backend::Window2d& window);
 // (y_pred [B, C], y_true [B, C] or [B] for sparse[, sample_weight [B]]) -> scalar loss
 OpPtr loss(backend::Loss loss);
 
