@@ -22,9 +22,11 @@
 #include "keras/model.h"
 #include "keras/sequential.h"
 #include "nn/layers/activation.h"
+#include "nn/layers/conv.h"
 #include "nn/layers/dense.h"
 #include "nn/layers/dropout.h"
 #include "nn/layers/flatten.h"
+#include "nn/layers/pooling.h"
 #include "nn/losses.h"
 #include "nn/optimizers/optimizers.h"
 
@@ -33,6 +35,30 @@ namespace trainyard::keras {
 namespace layers {
 inline std::shared_ptr<nn::Dense> Dense(int64_t units, nn::DenseOptions options = {}) {
   return std::make_shared<nn::Dense>(units, std::move(options));
+}
+inline std::shared_ptr<nn::Conv2D> Conv2D(int64_t filters, nn::Size2 kernel_size,
+                                          nn::ConvOptions options = {}) {
+  return std::make_shared<nn::Conv2D>(filters, kernel_size, std::move(options));
+}
+inline std::shared_ptr<nn::Conv1D> Conv1D(int64_t filters, int64_t kernel_size,
+                                          nn::ConvOptions options = {}) {
+  return std::make_shared<nn::Conv1D>(filters, kernel_size, std::move(options));
+}
+inline std::shared_ptr<nn::Pooling2D> MaxPooling2D(nn::Size2 pool_size = 2,
+                                                   nn::PoolingOptions options = {}) {
+  return std::make_shared<nn::Pooling2D>(backend::PoolKind::kMax, pool_size, std::move(options));
+}
+// Keras 3 has no default pool size for AveragePooling2D.
+inline std::shared_ptr<nn::Pooling2D> AveragePooling2D(nn::Size2 pool_size,
+                                                       nn::PoolingOptions options = {}) {
+  return std::make_shared<nn::Pooling2D>(backend::PoolKind::kAverage, pool_size,
+                                         std::move(options));
+}
+inline std::shared_ptr<nn::GlobalPooling2D> GlobalAveragePooling2D(std::string name = "") {
+  return std::make_shared<nn::GlobalPooling2D>(backend::PoolKind::kAverage, std::move(name));
+}
+inline std::shared_ptr<nn::GlobalPooling2D> GlobalMaxPooling2D(std::string name = "") {
+  return std::make_shared<nn::GlobalPooling2D>(backend::PoolKind::kMax, std::move(name));
 }
 inline std::shared_ptr<nn::Flatten> Flatten(std::string name = "") {
   return std::make_shared<nn::Flatten>(std::move(name));

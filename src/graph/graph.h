@@ -33,6 +33,7 @@ class Graph {
   // Applies `op` to `inputs`, running its shape rule now. Throws ShapeError from the rule.
   NodeId add_op(std::shared_ptr<const Op> op, std::vector<NodeId> inputs, std::string name = "");
 
+  // References returned by node() and spec() are invalidated by the next add_*.
   const Node& node(NodeId id) const;
   const TensorSpec& spec(NodeId id) const { return node(id).spec; }
   int32_t size() const { return static_cast<int32_t>(nodes_.size()); }
