@@ -1,0 +1,1091 @@
+#include "keras/model_config.h"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <nlohmann/json.hpp>
+
+#include "core/error.h"
+#include "nn/activations.h"
+#include "nn/layers/activation.h"
+#include "nn/layers/dense.h"
+#include "nn/layers/dropout.h"
+#include "nn/layers/flatten.h"
+
+namespace trainyard::keras {
+namespace {
+
+// Ordered, so configs are written in Keras's key order and errors list keys as given.
+using Json = nlohmann::ordered_json;
+
+constexpr const char* kSupportedLayers = "InputLayer, Dense, Flatten, Reshape, Dropout, Activation";
+// Deeper nesting than any Keras config needs; refused before parsing so hostile input
+// cannot exhaust the stack.
+constexpr int kMaxJsonDepth = 64;
+// Sizes no real model reaches, refused before anything is allocated so that a typo such as
+// `units: 10000000000` is an error rather than an out-of-memory kill or an overflow.
+constexpr double kMaxSampleElements = double(int64_t{1} << 40);
+constexpr double kMaxParameters = double(int64_t{1} << 31);
+
+// ---------------------------------------------------------------------------------------
+// What a config says that trainyard's layer objects do not keep: the InputLayer's name and
+// fixed batch size (noted on the model's first layer) and a Dropout's seed (nn::Dropout
+// keeps only the seed it drew). Keyed by layer identity; weak pointers make a note die with
+// its layer, so a new layer at a recycled address never inherits one.
+
+struct LayerNote {
+  std::weak_ptr<const nn::Layer> layer;
+  std::optional<std::string> input_layer_name;
+  std::optional<int64_t> input_batch_size;
+  std::optional<uint64_t> dropout_seed;
+};
+
+class LayerNotes {
+ public:
+  void remember_input(const nn::LayerPtr& layer, std::optional<std::string> name,
+                      std::optional<int64_t> batch_size) {
+    std::lock_guard lock(mutex_);
+    LayerNote& note = entry(layer);
+    note.input_layer_name = std::move(name);
+    note.input_batch_size = batch_size;
+  }
+
+  void remember_seed(const nn::LayerPtr& layer, uint64_t seed) {
+    std::lock_guard lock(mutex_);
+    entry(layer).dropout_seed = seed;
+  }
+
+  std::optional<LayerNote> find(const nn::Layer* layer) const {
+    std::lock_guard lock(mutex_);
+    auto it = notes_.find(layer);
+    if (it == notes_.end() || it->second.layer.lock().get() != layer) return std::nullopt;
+    return it->second;
+  }
+
+ private:
+  // REQUIRES: mutex_ held.
+  LayerNote& entry(const nn::LayerPtr& layer) {
+    std::erase_if(notes_, [](const auto& item) { return item.second.layer.expired(); });
+    LayerNote& note = notes_[layer.get()];
+    note.layer = layer;
+    return note;
+  }
+
+  mutable std::mutex mutex_;
+  std::map<const nn::Layer*, LayerNote> notes_;
+};
+
+LayerNotes& layer_notes() {
+  static LayerNotes notes;
+  return notes;
+}
+
+// ---------------------------------------------------------------------------------------
+// JSON text.
+
+std::string line_column(std::string_view text, size_t offset) {
+  offset = std::min(offset, text.size());
+  size_t line = 1, line_start = 0;
+  for (size_t i = 0; i < offset; ++i) {
+    if (text[i] == '\n') {
+      ++line;
+      line_start = i + 1;
+    }
+  }
+  return "line " + std::to_string(line) + ", column " + std::to_string(offset - line_start + 1);
+}
+
+void check_depth(std::string_view text) {
+  int depth = 0;
+  bool in_string = false, escaped = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (in_string) {
+      if (escaped) {
+        escaped = false;
+      } else if (c == '\\') {
+        escaped = true;
+      } else if (c == '"') {
+        in_string = false;
+      }
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > kMaxJsonDepth) {
+        throw ValueError("model config JSON is nested more than " + std::to_string(kMaxJsonDepth) +
+                         " levels deep at " + line_column(text, i));
+      }
+    } else if (c == ']' || c == '}') {
+      --depth;
+    }
+  }
+}
+
+Json parse_json(std::string_view text) {
+  check_depth(text);
+  try {
+    return Json::parse(text.begin(), text.end());
+  } catch (const Json::parse_error& error) {
+    // nlohmann's message: "[json.exception.parse_error.101] parse error at line 1, column 2:
+    // syntax error while parsing value - ..."; keep the part after the position.
+    std::string detail = error.what();
+    size_t column = detail.find("column ");
+    size_t colon = detail.find(": ", column == std::string::npos ? 0 : column);
+    if (colon != std::string::npos) detail = detail.substr(colon + 2);
+    size_t offset = error.byte > 0 ? error.byte - 1 : 0;
+    throw ValueError("model config JSON is malformed at " + line_column(text, offset) + ": " +
+                     detail);
+  }
+}
+
+// json.dumps with its default separators (", " and ": ") and ensure_ascii, as Keras's
+// to_json writes.
+void dump_python(const Json& value, std::string& out) {
+  if (value.is_object()) {
+    out += '{';
+    bool first = true;
+    for (const auto& [key, item] : value.items()) {
+      if (!first) out += ", ";
+      first = false;
+      out += Json(key).dump(-1, ' ', true);
+      out += ": ";
+      dump_python(item, out);
+    }
+    out += '}';
+  } else if (value.is_array()) {
+    out += '[';
+    for (size_t i = 0; i < value.size(); ++i) {
+      if (i > 0) out += ", ";
+      dump_python(value[i], out);
+    }
+    out += ']';
+  } else {
+    out += value.dump(-1, ' ', true);
+  }
+}
+
+std::string dump_python(const Json& value) {
+  std::string out;
+  dump_python(value, out);
+  return out;
+}
+
+// A value as an error message quotes it: compact, cut short when long.
+std::string brief(const Json& value) {
+  std::string text = value.dump(-1, ' ', true);
+  if (text.size() > 80) text = text.substr(0, 77) + "...";
+  return text;
+}
+
+// ---------------------------------------------------------------------------------------
+// Reading one JSON object of a config, key by key. Every key must be taken; finish() then
+// accepts the rest only when null (Keras's "not set"), so no option is dropped silently.
+
+class ConfigObject {
+ public:
+  ConfigObject(const Json& value, std::string context) : context_(std::move(context)) {
+    if (!value.is_object()) {
+      throw ValueError(context_ + ": expected a JSON object, got " + brief(value));
+    }
+    value_ = &value;
+  }
+
+  const std::string& context() const { return context_; }
+
+  // The value of `key`, or null when absent; marks it as read.
+  const Json* take(const std::string& key) {
+    taken_.push_back(key);
+    auto it = value_->find(key);
+    if (it == value_->end() || it->is_null()) return nullptr;
+    return &*it;
+  }
+
+  [[noreturn]] void fail(const std::string& key, const Json& value, const std::string& why) const {
+    throw ValueError(context_ + ": option " + key + " = " + brief(value) + " " + why);
+  }
+  [[noreturn]] void unsupported(const std::string& key, const Json& value) const {
+    fail(key, value, "is not supported by trainyard yet");
+  }
+
+  std::optional<std::string> string(const std::string& key) {
+    const Json* value = take(key);
+    if (!value) return std::nullopt;
+    if (!value->is_string()) fail(key, *value, "must be a string");
+    return value->get<std::string>();
+  }
+  std::optional<bool> boolean(const std::string& key) {
+    const Json* value = take(key);
+    if (!value) return std::nullopt;
+    if (!value->is_boolean()) fail(key, *value, "must be true or false");
+    return value->get<bool>();
+  }
+  std::optional<double> number(const std::string& key) {
+    const Json* value = take(key);
+    if (!value) return std::nullopt;
+    if (!value->is_number()) fail(key, *value, "must be a number");
+    return value->get<double>();
+  }
+  std::optional<int64_t> integer(const std::string& key) {
+    const Json* value = take(key);
+    if (!value) return std::nullopt;
+    if (value->is_number_unsigned() && value->get<uint64_t>() > uint64_t(INT64_MAX)) {
+      fail(key, *value, "is out of range");
+    }
+    if (!value->is_number_integer()) fail(key, *value, "must be an integer");
+    return value->get<int64_t>();
+  }
+  std::optional<uint64_t> seed(const std::string& key) {
+    const Json* value = take(key);
+    if (!value) return std::nullopt;
+    if (!value->is_number_unsigned()) {
+      if (value->is_number_integer()) fail(key, *value, "must not be negative");
+      unsupported(key, *value);  // a SeedGenerator object
+    }
+    return value->get<uint64_t>();
+  }
+  // Accepts `key` only absent, null or equal to `expected` (Keras's default).
+  void require_default(const std::string& key, const Json& expected) {
+    const Json* value = take(key);
+    if (value && *value != expected) unsupported(key, *value);
+  }
+  // Accepts `key` at any value: it does not change what trainyard computes.
+  void ignore(const std::string& key) { take(key); }
+
+  // Throws for the first key not taken whose value is not null.
+  void finish() const {
+    for (const auto& [key, item] : value_->items()) {
+      if (item.is_null()) continue;
+      if (std::find(taken_.begin(), taken_.end(), key) == taken_.end()) unsupported(key, item);
+    }
+  }
+
+ private:
+  const Json* value_ = nullptr;
+  std::string context_;
+  std::vector<std::string> taken_;
+};
+
+// ---------------------------------------------------------------------------------------
+// Values shared by layers.
+
+// Keras's dtype: "float32", null, or a policy object ({"class_name": "DTypePolicy", "config":
+// {"name": "float32"}}; tf.keras writes "Policy"). Only float32 is supported.
+void read_dtype(ConfigObject& object) {
+  const Json* value = object.take("dtype");
+  if (!value) return;
+  std::string name;
+  if (value->is_string()) {
+    name = value->get<std::string>();
+  } else if (value->is_object() && value->contains("config") && value->at("config").is_object() &&
+             value->at("config").contains("name") && value->at("config").at("name").is_string()) {
+    name = value->at("config").at("name").get<std::string>();
+  }
+  if (name != "float32") object.unsupported("dtype", *value);
+}
+
+Json dtype_policy(DType dtype) {
+  return Json{{"module", "keras"},
+              {"class_name", "DTypePolicy"},
+              {"config", {{"name", std::string(dtype_name(dtype))}}},
+              {"registered_name", nullptr}};
+}
+
+// A shape list: null means an unknown dimension (-1).
+std::vector<int64_t> read_shape(ConfigObject& object, const std::string& key, const Json& value) {
+  if (!value.is_array()) object.fail(key, value, "must be a list of dimensions");
+  std::vector<int64_t> dims;
+  for (const Json& dim : value) {
+    if (dim.is_null()) {
+      dims.push_back(-1);
+    } else if (dim.is_number_integer() && dim.get<int64_t>() > 0) {
+      dims.push_back(dim.get<int64_t>());
+    } else {
+      object.fail(key, value, "must hold positive integers or null");
+    }
+  }
+  double elements = 1;
+  for (size_t i = 1; i < dims.size(); ++i) elements *= double(std::max<int64_t>(dims[i], 1));
+  if (elements > kMaxSampleElements) object.fail(key, value, "is too large");
+  return dims;
+}
+
+Json shape_json(const std::vector<int64_t>& dims) {
+  Json list = Json::array();
+  for (int64_t dim : dims) list.push_back(dim < 0 ? Json(nullptr) : Json(dim));
+  return list;
+}
+
+// Keras's activation: a built-in's name. Custom or parameterized activations (objects) are
+// not supported.
+std::string read_activation(ConfigObject& object, const std::string& key, bool required) {
+  const Json* value = object.take(key);
+  if (!value) {
+    if (required) throw ValueError(object.context() + ": option " + key + " is required");
+    return "linear";
+  }
+  if (!value->is_string()) object.unsupported(key, *value);
+  std::string name = value->get<std::string>();
+  try {
+    nn::parse_activation(name);
+  } catch (const ValueError& error) {
+    object.fail(key, *value, std::string("is not an activation trainyard knows: ") + error.what());
+  }
+  return name;
+}
+
+std::string activation_json(const std::string& name) {
+  if (name.empty()) return "linear";
+  if (name == "swish") return "silu";
+  return name;
+}
+
+// ---------------------------------------------------------------------------------------
+// Initializers: {"module": "keras.initializers", "class_name": "GlorotUniform", "config":
+// {"seed": null, ...}} or an identifier string ("glorot_uniform").
+
+struct InitializerClass {
+  const char* class_name;
+  const char* identifier;  // nn::Initializer::name
+};
+
+constexpr InitializerClass kInitializerClasses[] = {
+    {"GlorotUniform", "glorot_uniform"},
+    {"GlorotNormal", "glorot_normal"},
+    {"HeUniform", "he_uniform"},
+    {"HeNormal", "he_normal"},
+    {"LecunUniform", "lecun_uniform"},
+    {"LecunNormal", "lecun_normal"},
+    {"Zeros", "zeros"},
+    {"Ones", "ones"},
+    {"Constant", "constant"},
+    {"RandomNormal", "random_normal"},
+    {"RandomUniform", "random_uniform"},
+    {"TruncatedNormal", "truncated_normal"},
+    {"VarianceScaling", "variance_scaling"},
+};
+
+bool is_fixed_variance_scaling(const std::string& identifier) {
+  return identifier == "glorot_uniform" || identifier == "glorot_normal" ||
+         identifier == "he_uniform" || identifier == "he_normal" || identifier == "lecun_uniform" ||
+         identifier == "lecun_normal";
+}
+
+nn::Initializer read_initializer(ConfigObject& layer, const std::string& key,
+                                 const std::string& fallback) {
+  const Json* value = layer.take(key);
+  if (!value) return nn::Initializer(fallback);
+  if (value->is_string()) {
+    std::string identifier = value->get<std::string>();
+    if (identifier == "uniform") identifier = "random_uniform";
+    if (identifier == "normal") identifier = "random_normal";
+    for (const auto& known : kInitializerClasses) {
+      if (identifier == known.identifier || identifier == known.class_name) {
+        return nn::Initializer(std::string(known.identifier));
+      }
+    }
+    layer.unsupported(key, *value);
+  }
+  if (!value->is_object()) layer.unsupported(key, *value);
+  ConfigObject object(*value, layer.context() + ": " + key);
+  std::optional<std::string> class_name = object.string("class_name");
+  const char* identifier = nullptr;
+  for (const auto& known : kInitializerClasses) {
+    if (class_name == known.class_name) identifier = known.identifier;
+  }
+  if (!identifier) layer.unsupported(key, *value);
+  object.ignore("module");
+  object.ignore("registered_name");
+
+  nn::Initializer initializer{std::string(identifier)};
+  const Json empty = Json::object();
+  const Json* config_value = object.take("config");
+  ConfigObject config(config_value ? *config_value : empty, layer.context() + ": " + key);
+  std::string name = identifier;
+  if (name != "zeros" && name != "ones" && name != "constant") {
+    initializer.seed = config.seed("seed");
+  }
+  if (name == "constant") initializer.value = config.number("value").value_or(0.0);
+  if (name == "random_normal" || name == "truncated_normal") {
+    initializer.mean = config.number("mean").value_or(0.0);
+    initializer.stddev = config.number("stddev").value_or(0.05);
+  }
+  if (name == "random_uniform") {
+    initializer.minval = config.number("minval").value_or(-0.05);
+    initializer.maxval = config.number("maxval").value_or(0.05);
+  }
+  if (name == "variance_scaling") {
+    initializer.scale = config.number("scale").value_or(1.0);
+    initializer.mode = config.string("mode").value_or("fan_in");
+    initializer.distribution = config.string("distribution").value_or("truncated_normal");
+    if (initializer.distribution == "normal") initializer.distribution = "truncated_normal";
+    if (!(initializer.scale > 0)) config.fail("scale", initializer.scale, "must be positive");
+    if (initializer.mode != "fan_in" && initializer.mode != "fan_out" &&
+        initializer.mode != "fan_avg") {
+      config.fail("mode", initializer.mode, "must be fan_in, fan_out or fan_avg");
+    }
+    if (initializer.distribution != "truncated_normal" &&
+        initializer.distribution != "untruncated_normal" && initializer.distribution != "uniform") {
+      config.fail("distribution", initializer.distribution,
+                  "must be truncated_normal, untruncated_normal or uniform");
+    }
+  }
+  // tf.keras 2 wrote "dtype" into initializer configs.
+  if (const Json* dtype = config.take("dtype")) {
+    if (*dtype != "float32") config.unsupported("dtype", *dtype);
+  }
+  // input_axes / output_axes: only null (the default) passes finish().
+  config.finish();
+  object.finish();
+  return initializer;
+}
+
+Json initializer_json(const nn::Initializer& initializer) {
+  std::string identifier = initializer.name;
+  if (identifier == "uniform") identifier = "random_uniform";
+  const char* class_name = nullptr;
+  for (const auto& known : kInitializerClasses) {
+    if (identifier == known.identifier) class_name = known.class_name;
+  }
+  if (!class_name) {
+    throw ValueError("to_json: initializer '" + initializer.name + "' has no Keras class");
+  }
+  Json seed = initializer.seed ? Json(*initializer.seed) : Json(nullptr);
+  Json config = Json::object();
+  if (is_fixed_variance_scaling(identifier)) {
+    config = {{"seed", seed}, {"input_axes", nullptr}, {"output_axes", nullptr}};
+  } else if (identifier == "constant") {
+    config = {{"value", initializer.value}};
+  } else if (identifier == "random_normal" || identifier == "truncated_normal") {
+    config = {{"seed", seed}, {"mean", initializer.mean}, {"stddev", initializer.stddev}};
+  } else if (identifier == "random_uniform") {
+    config = {{"seed", seed}, {"minval", initializer.minval}, {"maxval", initializer.maxval}};
+  } else if (identifier == "variance_scaling") {
+    config = {{"seed", seed},
+              {"scale", initializer.scale},
+              {"mode", initializer.mode},
+              {"distribution", initializer.distribution},
+              {"input_axes", nullptr},
+              {"output_axes", nullptr}};
+  }
+  return Json{{"module", "keras.initializers"},
+              {"class_name", class_name},
+              {"config", config},
+              {"registered_name", nullptr}};
+}
+
+// ---------------------------------------------------------------------------------------
+// Layers.
+
+struct ModelInput {
+  std::vector<int64_t> batch_shape;  // batch first; -1 unknown
+  std::string layer_name;            // the InputLayer's, when the config has one
+};
+
+std::string layer_context(const Json& entry, size_t index) {
+  std::string name = "layers[" + std::to_string(index) + "]";
+  std::string class_name = "?";
+  if (entry.is_object()) {
+    auto config = entry.find("config");
+    if (config != entry.end() && config->is_object()) {
+      auto found = config->find("name");
+      if (found != config->end() && found->is_string()) name = found->get<std::string>();
+    }
+    auto found = entry.find("class_name");
+    if (found != entry.end() && found->is_string()) class_name = found->get<std::string>();
+  }
+  return "layer '" + name + "' (" + class_name + ")";
+}
+
+ModelInput read_input_layer(ConfigObject& config) {
+  ModelInput input;
+  input.layer_name = config.string("name").value_or("input_layer");
+  const Json* batch_shape = config.take("batch_shape");
+  const char* key = "batch_shape";
+  if (!batch_shape) {
+    batch_shape = config.take("batch_input_shape");
+    key = "batch_input_shape";
+  }
+  if (batch_shape) {
+    input.batch_shape = read_shape(config, key, *batch_shape);
+  } else if (const Json* shape = config.take("shape")) {
+    input.batch_shape = read_shape(config, "shape", *shape);
+    input.batch_shape.insert(input.batch_shape.begin(), config.integer("batch_size").value_or(-1));
+  } else {
+    throw ValueError(config.context() + ": option batch_shape is required");
+  }
+  if (input.batch_shape.empty()) {
+    throw ValueError(config.context() + ": batch_shape needs at least the batch dimension");
+  }
+  read_dtype(config);
+  config.require_default("sparse", false);
+  config.require_default("ragged", false);
+  config.require_default("optional", false);
+  config.finish();
+  return input;
+}
+
+nn::LayerPtr read_dense(ConfigObject& config, const std::string& name) {
+  std::optional<int64_t> units = config.integer("units");
+  if (!units) throw ValueError(config.context() + ": option units is required");
+  if (*units <= 0) config.fail("units", *units, "must be a positive integer");
+  if (double(*units) > kMaxParameters) config.fail("units", *units, "is too large");
+  nn::DenseOptions options;
+  options.name = name;
+  options.activation = read_activation(config, "activation", false);
+  options.use_bias = config.boolean("use_bias").value_or(true);
+  options.kernel_initializer = read_initializer(config, "kernel_initializer", "glorot_uniform");
+  options.bias_initializer = read_initializer(config, "bias_initializer", "zeros");
+  // kernel/bias regularizers and constraints, quantization_config, lora_rank: only null.
+  config.finish();
+  return std::make_shared<nn::Dense>(*units, std::move(options));
+}
+
+nn::LayerPtr read_dropout(ConfigObject& config, const std::string& name,
+                          std::optional<uint64_t>& seed) {
+  std::optional<double> rate = config.number("rate");
+  if (!rate) throw ValueError(config.context() + ": option rate is required");
+  if (!(*rate >= 0.0 && *rate <= 1.0)) config.fail("rate", *rate, "must be in [0, 1]");
+  seed = config.seed("seed");
+  // noise_shape: only null.
+  config.finish();
+  return std::make_shared<nn::Dropout>(*rate, nn::DropoutOptions{.seed = seed, .name = name});
+}
+
+nn::LayerPtr read_flatten(ConfigObject& config, const std::string& name) {
+  // channels_first transposes to channels-last before flattening, which trainyard's Flatten
+  // does not do.
+  config.require_default("data_format", "channels_last");
+  config.finish();
+  return std::make_shared<nn::Flatten>(name);
+}
+
+nn::LayerPtr read_reshape(ConfigObject& config, const std::string& name) {
+  const Json* value = config.take("target_shape");
+  if (!value) throw ValueError(config.context() + ": option target_shape is required");
+  if (!value->is_array()) config.fail("target_shape", *value, "must be a list of integers");
+  std::vector<int64_t> target;
+  double elements = 1;
+  for (const Json& dim : *value) {
+    if (!dim.is_number_integer()) config.fail("target_shape", *value, "must hold integers");
+    target.push_back(dim.get<int64_t>());
+    elements *= std::abs(double(target.back()));
+  }
+  if (elements > kMaxSampleElements) config.fail("target_shape", *value, "is too large");
+  config.finish();
+  try {
+    return std::make_shared<nn::Reshape>(std::move(target), name);
+  } catch (const ValueError& error) {
+    config.fail("target_shape", *value, std::string("is invalid: ") + error.what());
+  }
+}
+
+nn::LayerPtr read_activation_layer(ConfigObject& config, const std::string& name) {
+  std::string activation = read_activation(config, "activation", true);
+  config.finish();
+  return std::make_shared<nn::ActivationLayer>(activation, name);
+}
+
+// Builds every layer of `layers`; fills `input` from an InputLayer or a tf.keras
+// `batch_input_shape` on the first layer.
+std::vector<nn::LayerPtr> read_layers(const Json& layers, std::optional<ModelInput>& input,
+                                      std::vector<std::pair<nn::LayerPtr, uint64_t>>& seeds) {
+  if (!layers.is_array()) {
+    throw ValueError("model config (Sequential): layers must be a list, got " + brief(layers));
+  }
+  std::vector<nn::LayerPtr> result;
+  for (size_t i = 0; i < layers.size(); ++i) {
+    const Json& entry = layers[i];
+    ConfigObject outer(entry, layer_context(entry, i));
+    std::optional<std::string> class_name = outer.string("class_name");
+    if (!class_name) throw ValueError(outer.context() + ": class_name is required");
+    outer.ignore("module");
+    outer.ignore("registered_name");
+    outer.ignore("build_config");  // derived again from the model's input shape
+    const Json empty = Json::object();
+    const Json* config_value = outer.take("config");
+    ConfigObject config(config_value ? *config_value : empty, outer.context());
+    outer.finish();
+
+    if (*class_name == "InputLayer") {
+      if (i != 0 || input) {
+        throw ValueError(config.context() + ": an InputLayer may only come first");
+      }
+      input = read_input_layer(config);
+      continue;
+    }
+    std::string name = config.string("name").value_or("");
+    bool trainable = config.boolean("trainable").value_or(true);
+    read_dtype(config);
+    if (const Json* shape = config.take("batch_input_shape")) {
+      // tf.keras 2 puts the model's input shape on its first layer.
+      std::vector<int64_t> dims = read_shape(config, "batch_input_shape", *shape);
+      if (result.empty() && !input) {
+        if (dims.empty()) config.fail("batch_input_shape", *shape, "needs a batch dimension");
+        input = ModelInput{dims, "input_layer"};
+      }
+    }
+    nn::LayerPtr layer;
+    if (*class_name == "Dense") {
+      layer = read_dense(config, name);
+    } else if (*class_name == "Dropout") {
+      std::optional<uint64_t> seed;
+      layer = read_dropout(config, name, seed);
+      if (seed) seeds.emplace_back(layer, *seed);
+    } else if (*class_name == "Flatten") {
+      layer = read_flatten(config, name);
+    } else if (*class_name == "Reshape") {
+      layer = read_reshape(config, name);
+    } else if (*class_name == "Activation") {
+      layer = read_activation_layer(config, name);
+    } else {
+      throw ValueError(config.context() + ": layer class " + *class_name +
+                       " is not supported by trainyard yet (supported: " + kSupportedLayers + ")");
+    }
+    if (!trainable) layer->set_trainable(false);
+    result.push_back(std::move(layer));
+  }
+  return result;
+}
+
+Json layer_json(const nn::Layer& layer) {
+  Json config{{"name", layer.name()}, {"trainable", layer.trainable()}};
+  config["dtype"] = dtype_policy(layer.dtype());
+  bool has_build_config = false;  // Keras records one for layers built when first called
+  if (auto* dense = dynamic_cast<const nn::Dense*>(&layer)) {
+    const nn::DenseOptions& options = dense->options();
+    config["units"] = dense->units();
+    config["activation"] = activation_json(options.activation);
+    config["use_bias"] = options.use_bias;
+    config["kernel_initializer"] = initializer_json(options.kernel_initializer);
+    config["bias_initializer"] = initializer_json(options.bias_initializer);
+    for (const char* key : {"kernel_regularizer", "bias_regularizer", "kernel_constraint",
+                            "bias_constraint", "quantization_config"}) {
+      config[key] = nullptr;
+    }
+    has_build_config = true;
+  } else if (auto* dropout = dynamic_cast<const nn::Dropout*>(&layer)) {
+    std::optional<LayerNote> note = layer_notes().find(&layer);
+    config["rate"] = dropout->rate();
+    config["seed"] = note && note->dropout_seed ? Json(*note->dropout_seed) : Json(nullptr);
+    config["noise_shape"] = nullptr;
+  } else if (dynamic_cast<const nn::Flatten*>(&layer)) {
+    config["data_format"] = "channels_last";
+    has_build_config = true;
+  } else if (auto* reshape = dynamic_cast<const nn::Reshape*>(&layer)) {
+    config["target_shape"] = reshape->target_shape();
+  } else if (auto* activation = dynamic_cast<const nn::ActivationLayer*>(&layer)) {
+    config["activation"] = activation_json(activation->activation());
+  } else {
+    throw ValueError("to_json: layer '" + layer.name() + "' (" + layer.class_name() +
+                     ") has no Keras config writer yet");
+  }
+  Json entry{{"module", "keras.layers"},
+             {"class_name", layer.class_name()},
+             {"config", config},
+             {"registered_name", nullptr}};
+  if (has_build_config && layer.built()) {
+    entry["build_config"] = {{"input_shape", shape_json(layer.input_shape().dims())}};
+  }
+  return entry;
+}
+
+// ---------------------------------------------------------------------------------------
+// Models.
+
+// Throws ValueError when the weights for `input_shape` would exceed kMaxParameters, before
+// any is allocated; ShapeError (from the layers) when the layers do not fit the shape.
+void check_model_size(const Sequential& model, const Shape& input_shape) {
+  Shape shape = input_shape;
+  double parameters = 0;
+  for (const auto& layer : model.layers()) {
+    Shape output = layer->compute_output_shape(shape);
+    if (auto* dense = dynamic_cast<const nn::Dense*>(layer.get())) {
+      parameters += (double(shape[-1]) + 1.0) * double(dense->units());
+    }
+    if (double(output.drop_front(1).num_elements()) > kMaxSampleElements) {
+      throw ValueError("model config: layer '" + layer->name() + "' would output " +
+                       output.to_keras_string() + ", too large to run");
+    }
+    shape = output;
+  }
+  if (parameters > kMaxParameters) {
+    throw ValueError("model config: the model would hold " + std::to_string(int64_t(parameters)) +
+                     " parameters for inputs " + input_shape.to_keras_string() +
+                     ", more than trainyard's limit of " + std::to_string(int64_t(kMaxParameters)));
+  }
+}
+
+Sequential read_sequential(const Json& root) {
+  ConfigObject top(root, "model config");
+  std::optional<std::string> class_name = top.string("class_name");
+  if (!class_name) throw ValueError("model config: class_name is required");
+  if (*class_name == "Functional" || *class_name == "Model") {
+    throw ValueError("model config: " + *class_name +
+                     " models are not supported by trainyard yet (only Sequential)");
+  }
+  if (*class_name != "Sequential") {
+    throw ValueError("model config: model class " + *class_name +
+                     " is not supported by trainyard yet (only Sequential)");
+  }
+  top.ignore("module");
+  top.ignore("registered_name");
+  top.ignore("keras_version");
+  top.ignore("backend");
+  top.ignore("compile_config");  // read by compile_config_from_json
+  std::optional<std::vector<int64_t>> built_shape;
+  if (const Json* build_config = top.take("build_config")) {
+    ConfigObject build(*build_config, "model config: build_config");
+    if (const Json* shape = build.take("input_shape")) {
+      built_shape = read_shape(build, "input_shape", *shape);
+    }
+    build.finish();
+  }
+  const Json* config_value = top.take("config");
+  if (!config_value) throw ValueError("model config: config is required");
+  top.finish();
+
+  std::optional<ModelInput> input;
+  std::vector<std::pair<nn::LayerPtr, uint64_t>> seeds;
+  std::vector<nn::LayerPtr> layers;
+  std::string name;
+  if (config_value->is_array()) {
+    // Keras 2.0-2.1 wrote a Sequential's config as the bare list of layers.
+    layers = read_layers(*config_value, input, seeds);
+  } else {
+    ConfigObject config(*config_value, "model config (Sequential)");
+    name = config.string("name").value_or("");
+    config.require_default("trainable", true);
+    read_dtype(config);
+    if (const Json* shape = config.take("build_input_shape")) {
+      built_shape = read_shape(config, "build_input_shape", *shape);
+    }
+    const Json* layer_list = config.take("layers");
+    if (!layer_list) throw ValueError("model config (Sequential): layers is required");
+    config.finish();
+    layers = read_layers(*layer_list, input, seeds);
+  }
+  if (layers.empty()) throw ValueError("model config (Sequential): the model has no layers");
+
+  nn::LayerPtr first = layers.front();
+  Sequential model(std::move(layers), std::move(name));
+  for (const auto& [layer, seed] : seeds) layer_notes().remember_seed(layer, seed);
+  if (!input && built_shape && !built_shape->empty()) input = ModelInput{*built_shape, ""};
+  if (input) {
+    Shape shape(input->batch_shape);
+    layer_notes().remember_input(
+        first, input->layer_name.empty() ? std::nullopt : std::optional(input->layer_name),
+        shape[0] > 0 ? std::optional(shape[0]) : std::nullopt);
+    try {
+      check_model_size(model, shape.with_batch(-1));
+      model.build(shape.with_batch(-1));
+    } catch (const ShapeError& error) {
+      throw ShapeError("model config: the layers do not fit the input shape " +
+                       shape.with_batch(-1).to_keras_string() + ": " + error.what());
+    }
+  }
+  return model;
+}
+
+Json sequential_json(const Sequential& model) {
+  Json layers = Json::array();
+  const auto& model_layers = model.layers();
+  std::optional<std::vector<int64_t>> input_shape;
+  if (!model_layers.empty() && model.built()) {
+    const nn::Layer& first = *model_layers.front();
+    std::optional<LayerNote> note = layer_notes().find(&first);
+    std::vector<int64_t> dims = first.input_shape().dims();
+    if (note && note->input_batch_size) dims[0] = *note->input_batch_size;
+    input_shape = dims;
+    std::string input_name =
+        note && note->input_layer_name ? *note->input_layer_name : std::string("input_layer");
+    layers.push_back({{"module", "keras.layers"},
+                      {"class_name", "InputLayer"},
+                      {"config",
+                       {{"batch_shape", shape_json(dims)},
+                        {"dtype", std::string(dtype_name(first.dtype()))},
+                        {"sparse", false},
+                        {"ragged", false},
+                        {"name", input_name},
+                        {"optional", false}}},
+                      {"registered_name", nullptr}});
+  }
+  for (const auto& layer : model_layers) layers.push_back(layer_json(*layer));
+
+  Json config{{"name", model.name()}, {"trainable", true}};
+  config["dtype"] = dtype_policy(DType::kFloat32);
+  config["layers"] = layers;
+  if (input_shape) config["build_input_shape"] = shape_json(*input_shape);
+  Json root{{"module", "keras"},
+            {"class_name", "Sequential"},
+            {"config", config},
+            {"registered_name", nullptr}};
+  if (input_shape) root["build_config"] = {{"input_shape", shape_json(*input_shape)}};
+  return root;
+}
+
+// ---------------------------------------------------------------------------------------
+// compile_config.
+
+nn::OptimizerPtr read_optimizer(const Json& value) {
+  if (value.is_string()) {
+    try {
+      return nn::make_optimizer(value.get<std::string>());
+    } catch (const ValueError& error) {
+      throw ValueError(std::string("compile_config: optimizer: ") + error.what());
+    }
+  }
+  ConfigObject object(value, "compile_config: optimizer");
+  std::string class_name = object.string("class_name").value_or("");
+  object.ignore("module");
+  object.ignore("registered_name");
+  const Json empty = Json::object();
+  const Json* config_value = object.take("config");
+  object.finish();
+  ConfigObject config(config_value ? *config_value : empty,
+                      "compile_config: optimizer " + class_name);
+  std::string name = config.string("name").value_or("");
+  const Json* learning_rate_value = config.take("learning_rate");
+  if (learning_rate_value && !learning_rate_value->is_number()) {
+    config.unsupported("learning_rate", *learning_rate_value);  // a schedule
+  }
+  std::optional<double> learning_rate;
+  if (learning_rate_value) learning_rate = learning_rate_value->get<double>();
+  double weight_decay = config.number("weight_decay").value_or(0.0);
+  // Options that change nothing unless set; null passes finish().
+  config.require_default("use_ema", false);
+  config.ignore("ema_momentum");  // used only with use_ema
+  config.require_default("is_legacy_optimizer", false);
+  config.require_default("decay", 0.0);
+  config.ignore("jit_compile");
+
+  nn::OptimizerPtr optimizer;
+  if (class_name == "SGD") {
+    nn::SgdOptions options{.name = name};
+    options.learning_rate = learning_rate.value_or(0.01);
+    options.momentum = config.number("momentum").value_or(0.0);
+    options.nesterov = config.boolean("nesterov").value_or(false);
+    options.weight_decay = weight_decay;
+    config.finish();
+    optimizer = std::make_shared<nn::Sgd>(options);
+  } else if (class_name == "Adam" || class_name == "AdamW") {
+    nn::AdamOptions options{.name = name};
+    options.learning_rate = learning_rate.value_or(0.001);
+    options.beta_1 = config.number("beta_1").value_or(0.9);
+    options.beta_2 = config.number("beta_2").value_or(0.999);
+    options.epsilon = config.number("epsilon").value_or(1e-7);
+    options.amsgrad = config.boolean("amsgrad").value_or(false);
+    config.finish();
+    if (class_name == "Adam") {
+      options.weight_decay = weight_decay;
+      optimizer = std::make_shared<nn::Adam>(options);
+    } else {
+      optimizer = std::make_shared<nn::AdamW>(nn::AdamWOptions{
+          options.learning_rate, options.beta_1, options.beta_2, options.epsilon, options.amsgrad,
+          config_value && config_value->contains("weight_decay") ? weight_decay : 0.004, name});
+    }
+  } else if (class_name == "RMSprop") {
+    nn::RmspropOptions options{.name = name};
+    options.learning_rate = learning_rate.value_or(0.001);
+    options.rho = config.number("rho").value_or(0.9);
+    options.momentum = config.number("momentum").value_or(0.0);
+    options.epsilon = config.number("epsilon").value_or(1e-7);
+    options.centered = config.boolean("centered").value_or(false);
+    options.weight_decay = weight_decay;
+    config.finish();
+    optimizer = std::make_shared<nn::Rmsprop>(options);
+  } else {
+    throw ValueError("compile_config: optimizer class " + brief(class_name) +
+                     " is not supported by trainyard yet (supported: SGD, Adam, AdamW, RMSprop)");
+  }
+  return optimizer;
+}
+
+struct LossClass {
+  const char* class_name;
+  const char* identifier;
+  bool crossentropy;
+  bool label_smoothing;
+};
+
+constexpr LossClass kLossClasses[] = {
+    {"MeanSquaredError", "mean_squared_error", false, false},
+    {"MeanAbsoluteError", "mean_absolute_error", false, false},
+    {"BinaryCrossentropy", "binary_crossentropy", true, true},
+    {"CategoricalCrossentropy", "categorical_crossentropy", true, true},
+    {"SparseCategoricalCrossentropy", "sparse_categorical_crossentropy", true, false},
+};
+
+const LossClass* loss_class_of(const std::string& identifier) {
+  static const std::map<std::string, std::string> kAliases{
+      {"mse", "mean_squared_error"},
+      {"mae", "mean_absolute_error"},
+      {"bce", "binary_crossentropy"},
+      {"cce", "categorical_crossentropy"},
+      {"scce", "sparse_categorical_crossentropy"}};
+  auto alias = kAliases.find(identifier);
+  const std::string& canonical = alias == kAliases.end() ? identifier : alias->second;
+  for (const auto& known : kLossClasses) {
+    if (canonical == known.identifier) return &known;
+  }
+  return nullptr;
+}
+
+nn::LossFunction read_loss(const Json& value) {
+  nn::LossFunction loss;
+  if (value.is_string()) {
+    loss = nn::LossFunction(value.get<std::string>());
+  } else {
+    ConfigObject object(value, "compile_config: loss");
+    std::string class_name = object.string("class_name").value_or("");
+    object.ignore("module");
+    object.ignore("registered_name");
+    const Json empty = Json::object();
+    const Json* config_value = object.take("config");
+    object.finish();
+    const LossClass* known = nullptr;
+    for (const auto& entry : kLossClasses) {
+      if (class_name == entry.class_name) known = &entry;
+    }
+    if (!known) {
+      throw ValueError("compile_config: loss class " + brief(class_name) +
+                       " is not supported by trainyard yet");
+    }
+    ConfigObject config(config_value ? *config_value : empty, "compile_config: loss " + class_name);
+    loss.name = known->identifier;
+    config.ignore("name");
+    std::optional<std::string> reduction = config.string("reduction");
+    if (reduction && *reduction != "sum_over_batch_size" && *reduction != "auto" &&
+        *reduction != "mean") {
+      config.unsupported("reduction", *reduction);
+    }
+    if (known->crossentropy) loss.from_logits = config.boolean("from_logits").value_or(false);
+    if (known->label_smoothing) loss.label_smoothing = config.number("label_smoothing").value_or(0);
+    if (known->crossentropy) config.require_default("axis", -1);
+    config.finish();
+  }
+  try {
+    loss.validate();
+  } catch (const ValueError& error) {
+    throw ValueError(std::string("compile_config: loss: ") + error.what());
+  }
+  return loss;
+}
+
+Json optimizer_json(const nn::Optimizer& optimizer) {
+  Json config{{"name", optimizer.name()}, {"learning_rate", optimizer.learning_rate()}};
+  bool adamw = dynamic_cast<const nn::AdamW*>(&optimizer) != nullptr;
+  config["weight_decay"] =
+      optimizer.weight_decay() == 0.0 && !adamw ? Json(nullptr) : Json(optimizer.weight_decay());
+  for (const char* key : {"clipnorm", "global_clipnorm", "clipvalue"}) config[key] = nullptr;
+  config["use_ema"] = false;
+  config["ema_momentum"] = 0.99;
+  config["ema_overwrite_frequency"] = nullptr;
+  config["loss_scale_factor"] = nullptr;
+  config["gradient_accumulation_steps"] = nullptr;
+  std::string class_name;
+  if (auto* sgd = dynamic_cast<const nn::Sgd*>(&optimizer)) {
+    class_name = "SGD";
+    config["momentum"] = sgd->options().momentum;
+    config["nesterov"] = sgd->options().nesterov;
+  } else if (auto* adam = dynamic_cast<const nn::Adam*>(&optimizer)) {
+    class_name = adamw ? "AdamW" : "Adam";
+    config["beta_1"] = adam->options().beta_1;
+    config["beta_2"] = adam->options().beta_2;
+    config["epsilon"] = adam->options().epsilon;
+    config["amsgrad"] = adam->options().amsgrad;
+  } else if (auto* rmsprop = dynamic_cast<const nn::Rmsprop*>(&optimizer)) {
+    class_name = "RMSprop";
+    config["rho"] = rmsprop->options().rho;
+    config["momentum"] = rmsprop->options().momentum;
+    config["epsilon"] = rmsprop->options().epsilon;
+    config["centered"] = rmsprop->options().centered;
+  } else {
+    throw ValueError("to_json: optimizer '" + optimizer.name() + "' has no Keras config writer");
+  }
+  return Json{{"module", "keras.optimizers"},
+              {"class_name", class_name},
+              {"config", config},
+              {"registered_name", nullptr}};
+}
+
+Json loss_json(const nn::LossFunction& loss) {
+  if (!loss.from_logits && loss.label_smoothing == 0.0) return loss.name;
+  const LossClass* known = loss_class_of(loss.name);
+  if (!known || !known->crossentropy) {
+    throw ValueError("to_json: loss '" + loss.name +
+                     "' with from_logits or label_smoothing has no Keras class; name the "
+                     "crossentropy (binary, categorical or sparse_categorical)");
+  }
+  Json config{{"name", known->identifier},
+              {"reduction", "sum_over_batch_size"},
+              {"from_logits", loss.from_logits}};
+  if (known->label_smoothing) {
+    config["label_smoothing"] = loss.label_smoothing;
+  } else {
+    config["ignore_class"] = nullptr;
+  }
+  config["axis"] = -1;
+  return Json{{"module", "keras.losses"},
+              {"class_name", known->class_name},
+              {"config", config},
+              {"registered_name", nullptr}};
+}
+
+Json compile_json(const CompileConfig& compile) {
+  Json config = Json::object();
+  if (compile.optimizer) config["optimizer"] = optimizer_json(*compile.optimizer);
+  config["loss"] = compile.loss ? loss_json(*compile.loss) : Json(nullptr);
+  config["loss_weights"] = nullptr;
+  config["metrics"] = compile.metrics.empty() ? Json(nullptr) : Json(compile.metrics);
+  config["weighted_metrics"] = nullptr;
+  config["run_eagerly"] = false;
+  config["steps_per_execution"] = 1;
+  config["jit_compile"] = false;
+  return config;
+}
+
+}  // namespace
+
+Sequential model_from_json(std::string_view json) {
+  return read_sequential(parse_json(json));
+}
+
+std::optional<CompileConfig> compile_config_from_json(std::string_view json) {
+  Json root = parse_json(json);
+  if (!root.is_object()) return std::nullopt;
+  auto found = root.find("compile_config");
+  if (found == root.end() || found->is_null()) return std::nullopt;
+  ConfigObject object(*found, "compile_config");
+  CompileConfig compile;
+  if (const Json* optimizer = object.take("optimizer"))
+    compile.optimizer = read_optimizer(*optimizer);
+  if (const Json* loss = object.take("loss")) compile.loss = read_loss(*loss);
+  if (const Json* metrics = object.take("metrics")) {
+    if (!metrics->is_array()) object.unsupported("metrics", *metrics);
+    for (const Json& metric : *metrics) {
+      if (!metric.is_string()) object.unsupported("metrics", *metrics);
+      compile.metrics.push_back(metric.get<std::string>());
+    }
+  }
+  // Neither changes what is computed, only how often Python runs between steps.
+  object.ignore("run_eagerly");
+  object.ignore("steps_per_execution");
+  object.ignore("jit_compile");
+  // loss_weights and weighted_metrics: only null.
+  object.finish();
+  return compile;
+}
+
+std::string to_json(const Sequential& model) {
+  return dump_python(sequential_json(model));
+}
+
+std::string to_json(const Sequential& model, const CompileConfig& compile_config) {
+  Json root = sequential_json(model);
+  root["compile_config"] = compile_json(compile_config);
+  return dump_python(root);
+}
+
+}  // namespace trainyard::keras

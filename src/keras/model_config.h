@@ -1,0 +1,62 @@
+// Keras model config JSON (model.to_json() / keras.models.model_from_json) for the layers
+// trainyard has: InputLayer, Dense, Flatten, Reshape, Dropout and Activation in a Sequential
+// model. Reads the Keras 3 form ({"module": "keras", "class_name": "Sequential", ...}) and
+// the tf.keras 2 form (no module, `batch_input_shape`, dtype strings, top-level
+// "keras_version"/"backend"); writes the Keras 3 form with Keras's key names and order, so
+// Keras 3 reads it back (keras-semantics.md section 7(a)).
+//
+//   keras::Sequential model = keras::model_from_json(text);   // built when the config
+//   std::string json = keras::to_json(model);                  // names an input shape
+//
+// Nothing is dropped silently: an option trainyard does not support yet is accepted only at
+// its Keras default (null regularizers, `trainable: true`, `sparse: false`, ...); any other
+// value is a ValueError naming the layer and the option.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "keras/sequential.h"
+#include "nn/losses.h"
+#include "nn/optimizers/optimizers.h"
+
+namespace trainyard::keras {
+
+// The Sequential model a Keras config describes. Layer and model names are kept as written
+// (no unique-name counter is consulted). When the config gives an input shape (InputLayer
+// `batch_shape`, tf.keras `batch_input_shape`, `build_input_shape` or `build_config`), the
+// model is built for it, so its weights exist; the batch dimension is not fixed.
+// Throws ValueError naming the line and column of malformed JSON; naming the layer, its class
+// and the option for an unknown layer class, an unknown option, or an option trainyard does
+// not support yet at a value other than Keras's default ("layer 'dense_3' (Dense): option
+// kernel_regularizer = {...} is not supported by trainyard yet"); and for a Functional model
+// or any other model class. Throws ShapeError when the layers do not fit the input shape.
+Sequential model_from_json(std::string_view json);
+
+// What compile() takes, as a config's `compile_config` holds it.
+struct CompileConfig {
+  nn::OptimizerPtr optimizer;            // null: not given
+  std::optional<nn::LossFunction> loss;  // unset: not given
+  std::vector<std::string> metrics;      // names as Keras takes them ("accuracy")
+};
+
+// The `compile_config` of a model config (Keras 3 writes one for compiled models), or nullopt
+// when there is none. Optimizers: SGD, Adam, AdamW, RMSprop (string or object); losses:
+// those nn::LossFunction knows (string or object); metrics: a list of names. Throws
+// ValueError like model_from_json for malformed JSON and for options trainyard does not
+// support (a learning-rate schedule, clipnorm, loss_weights, ...), naming the option.
+std::optional<CompileConfig> compile_config_from_json(std::string_view json);
+
+// The Keras 3 config of `model` as model.to_json() writes it: json.dumps's spacing
+// (", " and ": "), Keras's key order, dtypes as DTypePolicy objects, initializers as objects,
+// activations as bare strings ("swish" as "silu"). A built model gets an InputLayer entry
+// (batch_shape from its input shape), `build_input_shape` and per-layer `build_config`s.
+// model_from_json(to_json(m)) has the same config. Throws ValueError for a layer class this
+// file cannot write (none of trainyard's today).
+std::string to_json(const Sequential& model);
+// The same with a `compile_config` (optimizer, loss, metrics) as a compiled Keras model has.
+std::string to_json(const Sequential& model, const CompileConfig& compile_config);
+
+}  // namespace trainyard::keras
