@@ -90,6 +90,11 @@ inline std::shared_ptr<nn::AdamW> AdamW(nn::AdamWOptions options = {}) {
 inline std::shared_ptr<nn::Rmsprop> RMSprop(nn::RmspropOptions options = {}) {
   return std::make_shared<nn::Rmsprop>(std::move(options));
 }
+namespace schedules {
+using nn::CosineDecay;
+using nn::ExponentialDecay;
+using nn::PiecewiseConstantDecay;
+}  // namespace schedules
 }  // namespace optimizers
 
 namespace losses = nn::losses;

@@ -9,12 +9,13 @@
 #include <vector>
 
 #include "backend/backend.h"
+#include "nn/optimizers/schedules.h"
 
 namespace trainyard::nn {
 
 // Options every optimizer takes (keras-semantics.md section 3.1).
 struct OptimizerOptions {
-  double learning_rate = 0.001;
+  LearningRate learning_rate = 0.001;
   double weight_decay = 0.0;  // decoupled decay, applied before the update
   std::string name;           // empty: the optimizer's Keras name ("adam")
 };
@@ -25,9 +26,12 @@ class Optimizer {
 
   const std::string& name() const { return name_; }
   int64_t iterations() const { return iterations_; }
-  double learning_rate() const { return learning_rate_; }
-  // Stored as float32, as Keras's learning_rate variable is.
+  // The rate the next update uses: the schedule at iterations() when there is one.
+  double learning_rate() const;
+  // Replaces a constant learning rate (stored as float32, as Keras's variable is). Throws
+  // ValueError when the optimizer follows a schedule, as Keras refuses to set it then.
   void set_learning_rate(double learning_rate);
+  const SchedulePtr& learning_rate_schedule() const { return schedule_; }
   double weight_decay() const { return weight_decay_; }
 
   // Creates zeroed slots shaped like `parameters` (once; later calls check the size).
@@ -49,7 +53,8 @@ class Optimizer {
 
  private:
   std::string name_;
-  double learning_rate_;
+  double learning_rate_ = 0;
+  SchedulePtr schedule_;
   double weight_decay_;
   int64_t iterations_ = 0;
   bool built_ = false;

@@ -6,7 +6,7 @@
 namespace trainyard::nn {
 
 struct SgdOptions {
-  double learning_rate = 0.01;
+  LearningRate learning_rate = 0.01;
   double momentum = 0.0;
   bool nesterov = false;
   double weight_decay = 0.0;
@@ -14,7 +14,7 @@ struct SgdOptions {
 };
 
 struct AdamOptions {
-  double learning_rate = 0.001;
+  LearningRate learning_rate = 0.001;
   double beta_1 = 0.9;
   double beta_2 = 0.999;
   double epsilon = 1e-7;
@@ -25,7 +25,7 @@ struct AdamOptions {
 
 // AdamW's options: Adam's, with Keras's default decoupled weight decay of 0.004.
 struct AdamWOptions {
-  double learning_rate = 0.001;
+  LearningRate learning_rate = 0.001;
   double beta_1 = 0.9;
   double beta_2 = 0.999;
   double epsilon = 1e-7;
@@ -35,7 +35,7 @@ struct AdamWOptions {
 };
 
 struct RmspropOptions {
-  double learning_rate = 0.001;
+  LearningRate learning_rate = 0.001;
   double rho = 0.9;
   double momentum = 0.0;
   double epsilon = 1e-7;
