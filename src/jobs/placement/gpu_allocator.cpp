@@ -35,6 +35,7 @@ std::string quoted(std::string_view job_name) {
 // indices, then the one with the least memory, then the lowest index. Removes them from
 // `candidates` and returns their indices in order.
 std::vector<int> take_closest(std::vector<const GpuInfo*>& candidates, int count) {
+  if (count == 0) return {};
   std::size_t best = 0;
   std::tuple<int, std::uint64_t, int> best_key{};
   for (std::size_t first = 0; first + count <= candidates.size(); ++first) {
