@@ -83,12 +83,6 @@ int prefetch_depth(const Shape& batch_shape) {
   return spare_core && big_batch ? 2 : 0;
 }
 
-Logs with_prefix(const std::string& prefix, const Logs& logs) {
-  Logs result;
-  for (const auto& [name, value] : logs) result.emplace_back(prefix + name, value);
-  return result;
-}
-
 }  // namespace
 
 Model::Model(std::string name) : name_(std::move(name)) {}
@@ -187,20 +181,36 @@ History Model::fit(const Tensor& x, const Tensor& y, const FitOptions& options) 
   const bool interactive = is_terminal(options.output);
   Clock clock = steady_clock_seconds();
 
-  for (int epoch = options.initial_epoch; epoch < options.epochs; ++epoch) {
+  std::vector<Callback*> batch_callbacks;
+  for (const CallbackPtr& callback : options.callbacks) {
+    if (!callback) throw ValueError("fit: callbacks must not be null");
+    callback->set_model(this);
+    if (callback->wants_batch_events()) batch_callbacks.push_back(callback.get());
+  }
+  stop_training = false;
+  for (const CallbackPtr& callback : options.callbacks) callback->on_train_begin();
+
+  Logs logs;
+  for (int epoch = options.initial_epoch; epoch < options.epochs && !stop_training; ++epoch) {
     trainer.reset_metrics();
+    for (const CallbackPtr& callback : options.callbacks) callback->on_epoch_begin(epoch);
     write_epoch_header(out, epoch, options.epochs, options.verbose);
     ProgressBar bar(
         out,
         {.target = steps, .verbose = options.verbose, .interactive = interactive, .clock = clock});
     double last_draw = -1;
+    int64_t done = 0;
     auto iterator = train.begin_epoch(epoch);
     data::Batch batch;
-    while (iterator.next(batch)) {
+    while (!stop_training && iterator.next(batch)) {
+      for (Callback* callback : batch_callbacks) callback->on_train_batch_begin(batch.index());
       trainer.train_step(batch[0], batch[1]);
+      done = batch.index() + 1;
+      BatchLogs batch_logs(trainer);
+      for (Callback* callback : batch_callbacks)
+        callback->on_train_batch_end(batch.index(), batch_logs);
       // Only build logs when the bar could redraw (Keras throttles to 0.05 s); the first
       // step always reports, since the bar's per-step estimate starts after it.
-      int64_t done = batch.index() + 1;
       if (options.verbose == 1 && done < steps) {
         double now = clock();
         if (done == 1 || now - last_draw >= 0.05) {
@@ -209,16 +219,41 @@ History Model::fit(const Tensor& x, const Tensor& y, const FitOptions& options) 
         }
       }
     }
-    Logs logs = trainer.results();
+    logs = trainer.results();
     if (validation) {
       run_test_epoch(trainer, *validation, nullptr);
-      for (auto& entry : with_prefix("val_", trainer.results())) logs.push_back(entry);
+      for (auto& [name, value] : trainer.results()) set_log(logs, "val_" + name, value);
     }
-    bar.update(steps, logs, true);
+    for (const CallbackPtr& callback : options.callbacks) callback->on_epoch_end(epoch, logs);
+    bar.update(done, logs, true);
     history.epoch.push_back(epoch);
     for (const auto& [name, value] : logs) history.history[name].push_back(value);
   }
+  for (const CallbackPtr& callback : options.callbacks) callback->on_train_end(logs);
   return history;
+}
+
+std::vector<Tensor> Model::get_weights() const {
+  std::vector<Tensor> values;
+  for (const auto& variable : weights()) values.push_back(variable->value.clone());
+  return values;
+}
+
+void Model::set_weights(const std::vector<Tensor>& values) {
+  std::vector<graph::VariablePtr> variables = weights();
+  if (values.size() != variables.size()) {
+    throw ValueError("set_weights: model '" + name_ + "' has " + std::to_string(variables.size()) +
+                     " weights, got " + std::to_string(values.size()));
+  }
+  for (size_t i = 0; i < values.size(); ++i) {
+    const Tensor& value = variables[i]->value;
+    if (values[i].shape() != value.shape() || values[i].dtype() != value.dtype()) {
+      throw ShapeError("set_weights: weight " + std::to_string(i) + " ('" + variables[i]->path +
+                       "') is " + value.shape().to_string() + " " +
+                       std::string(dtype_name(value.dtype())) + ", got " + values[i].to_string());
+    }
+  }
+  for (size_t i = 0; i < values.size(); ++i) variables[i]->value.copy_from(values[i]);
 }
 
 Logs Model::evaluate(const Tensor& x, const Tensor& y, const EvaluateOptions& options) {

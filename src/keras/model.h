@@ -46,6 +46,15 @@ class Model {
   // One training step on one batch; returns the batch's loss and metrics.
   Logs train_on_batch(const Tensor& x, const Tensor& y);
 
+  // Copies of every weight's value in Keras's order (model.get_weights()).
+  std::vector<Tensor> get_weights() const;
+  // Overwrites every weight, in get_weights() order. Throws ShapeError naming the variable
+  // whose shape or dtype differs, ValueError for a wrong count; nothing is written then.
+  void set_weights(const std::vector<Tensor>& values);
+
+  // Set by a callback to end fit() after the current batch (Keras's model.stop_training).
+  bool stop_training = false;
+
   // Weights of all layers in Keras's order (each layer: trainable, then non-trainable).
   std::vector<graph::VariablePtr> weights() const;
   std::vector<graph::VariablePtr> trainable_weights() const;

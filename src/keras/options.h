@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/tensor.h"
+#include "keras/callback.h"
 #include "nn/losses.h"
 #include "nn/optimizers/optimizers.h"
 
@@ -55,6 +56,8 @@ struct FitOptions {
   std::optional<uint64_t> seed;
   // Where the progress bar goes; null means standard output.
   std::ostream* output = nullptr;
+  // Called in order, before the History and the progress bar, as in Keras.
+  std::vector<CallbackPtr> callbacks;
 };
 
 struct EvaluateOptions {

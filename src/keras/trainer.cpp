@@ -150,6 +150,18 @@ void Trainer::reset_metrics() {
   for (nn::Metric& metric : metrics_) metric.reset();
 }
 
+double Trainer::loss_result() const {
+  return loss_tracker_ ? loss_tracker_->result() : 0.0;
+}
+
+std::optional<double> Trainer::result(std::string_view name) const {
+  if (name == "loss") return loss_result();
+  for (const nn::Metric& metric : metrics_) {
+    if (metric.name() == name) return metric.result();
+  }
+  return std::nullopt;
+}
+
 Logs Trainer::results() const {
   Logs logs;
   if (loss_tracker_) logs.emplace_back("loss", loss_tracker_->result());

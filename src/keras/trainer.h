@@ -43,6 +43,9 @@ class Trainer {
   void reset_metrics();
   // "loss" and every metric's running mean, sorted by name as Keras logs them.
   Logs results() const;
+  // The running loss, and one named result ("loss" or a metric's name); no allocation.
+  double loss_result() const;
+  std::optional<double> result(std::string_view name) const;
 
   nn::Optimizer& optimizer() const { return *optimizer_; }
   const Shape& target_shape() const { return target_shape_; }
