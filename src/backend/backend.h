@@ -21,6 +21,18 @@
 
 namespace trainyard::backend {
 
+// Where a normalization backward writes. A null or undefined gradient is not needed; the
+// others are overwritten, or added into when their accumulate flag is set. Holds pointers,
+// so building one in a training step allocates nothing.
+struct NormGradients {
+  const Tensor* x_grad = nullptr;
+  bool accumulate_x = false;
+  const Tensor* gamma_grad = nullptr;
+  bool accumulate_gamma = false;
+  const Tensor* beta_grad = nullptr;
+  bool accumulate_beta = false;
+};
+
 class Backend {
  public:
   virtual ~Backend() = default;
@@ -106,6 +118,77 @@ class Backend {
   virtual void optimizer_update(const OptimizerStep& step, const Tensor& parameters,
                                 const Tensor& gradients, const Tensor& slot_0, const Tensor& slot_1,
                                 const Tensor& slot_2) = 0;
+
+  // ---- normalization ------------------------------------------------------------------
+  // x and y are [rows, C], normalized over the last axis C. gamma and beta ([C]) may be
+  // undefined, meaning scale 1 and offset 0 (Keras's scale / center turned off). Sums are
+  // taken in float64 over fixed row chunks combined in chunk order, so results are the same
+  // bits on any thread count.
+  //
+  // Batch normalization, training mode: y = gamma * (x - mean) / sqrt(var + epsilon) + beta
+  // with each column's batch mean and biased variance over all rows. Then, in place:
+  // moving_mean = moving_mean * momentum + mean * (1 - momentum), and the same for
+  // moving_variance with var. moving_mean, moving_variance: [C].
+  virtual void batch_norm_training_forward(const Tensor& x, const Tensor& gamma, const Tensor& beta,
+                                           double epsilon, double momentum,
+                                           const Tensor& moving_mean, const Tensor& moving_variance,
+                                           const Tensor& y) = 0;
+  // Gradients of the training-mode forward, recomputing the batch statistics from x:
+  // dbeta = sum dy, dgamma = sum dy * xhat, dx = gamma / (N sigma) (N dy - dbeta - xhat dgamma).
+  virtual void batch_norm_training_backward(const Tensor& x, const Tensor& gamma, double epsilon,
+                                            const Tensor& y_grad, const NormGradients& grads) = 0;
+  // Batch normalization, inference mode: the same formula with the given mean and variance
+  // ([C], the moving statistics), which are only read.
+  virtual void batch_norm_inference_forward(const Tensor& x, const Tensor& gamma,
+                                            const Tensor& beta, const Tensor& mean,
+                                            const Tensor& variance, double epsilon,
+                                            const Tensor& y) = 0;
+  // dx = dy * gamma / sqrt(variance + epsilon), dgamma = sum dy * xhat, dbeta = sum dy.
+  virtual void batch_norm_inference_backward(const Tensor& x, const Tensor& gamma,
+                                             const Tensor& mean, const Tensor& variance,
+                                             double epsilon, const Tensor& y_grad,
+                                             const NormGradients& grads) = 0;
+  // Layer normalization: each row normalized by its own mean and biased variance, then
+  // y = gamma * xhat + beta.
+  virtual void layer_norm_forward(const Tensor& x, const Tensor& gamma, const Tensor& beta,
+                                  double epsilon, const Tensor& y) = 0;
+  // Per row, with g = dy * gamma: dx = (g - mean(g) - xhat * mean(g * xhat)) / sigma;
+  // dgamma = sum over rows of dy * xhat, dbeta = sum over rows of dy.
+  virtual void layer_norm_backward(const Tensor& x, const Tensor& gamma, double epsilon,
+                                   const Tensor& y_grad, const NormGradients& grads) = 0;
+
+  // ---- embedding ----------------------------------------------------------------------
+  // y [..., D] = table [V, D] rows picked by indices [...] (float or integer dtype). Every
+  // index is checked before anything is written: one that is not an integer in [0, V) is a
+  // ValueError naming the value and its position.
+  virtual void embedding_forward(const Tensor& indices, const Tensor& table, const Tensor& y) = 0;
+  // table_grad [V, D] (+)= y_grad rows scattered by indices, added in position order. Checks
+  // the indices as forward does, before table_grad is touched.
+  virtual void embedding_backward(const Tensor& indices, const Tensor& y_grad,
+                                  const Tensor& table_grad, bool accumulate) = 0;
+
+  // ---- slices and padding -------------------------------------------------------------
+  // whole[..., offset : offset + part.shape[axis], ...] = part. part and whole have the same
+  // rank, dtype and dimensions except along `axis` (0 <= axis < rank). Concatenate's forward.
+  virtual void insert_slice(const Tensor& part, int64_t axis, int64_t offset,
+                            const Tensor& whole) = 0;
+  // part (+)= whole[..., offset : offset + part.shape[axis], ...]. Concatenate's backward.
+  virtual void extract_slice(const Tensor& whole, int64_t axis, int64_t offset, const Tensor& part,
+                             bool accumulate) = 0;
+  // y [N, H + top + bottom, W + left + right, C] = x [N, H, W, C] surrounded by zeros.
+  virtual void zero_pad2d_forward(const Padding2d& padding, const Tensor& x, const Tensor& y) = 0;
+  // x_grad (+)= y_grad with the padding cropped off.
+  virtual void zero_pad2d_backward(const Padding2d& padding, const Tensor& y_grad,
+                                   const Tensor& x_grad, bool accumulate) = 0;
+
+  // ---- weight regularization ----------------------------------------------------------
+  // penalty (a scalar) = l1 * sum |w| + l2 * sum w^2 (Keras's L1L2, no 1/2 factor).
+  virtual void regularizer_forward(double l1, double l2, const Tensor& weights,
+                                   const Tensor& penalty) = 0;
+  // weights_grad (+)= (l1 * sign(w) + 2 * l2 * w) * penalty_grad (a scalar tensor).
+  virtual void regularizer_backward(double l1, double l2, const Tensor& weights,
+                                    const Tensor& penalty_grad, const Tensor& weights_grad,
+                                    bool accumulate) = 0;
 };
 
 // The CPU backend (OpenBLAS for matrix products, vectorised loops for the rest, run on

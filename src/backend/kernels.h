@@ -80,4 +80,11 @@ struct OptimizerStep {
   int64_t iteration = 0;  // optimizer.iterations before this step
 };
 
+// Zero padding of the two spatial axes of a channels_last [N, H, W, C] tensor: rows added
+// above and below, columns added left and right. All four are >= 0.
+struct Padding2d {
+  int64_t top = 0, bottom = 0, left = 0, right = 0;
+  bool operator==(const Padding2d&) const = default;
+};
+
 }  // namespace trainyard::backend

@@ -59,10 +59,43 @@ class CpuBackend final : public Backend {
                         const Tensor& gradients, const Tensor& slot_0, const Tensor& slot_1,
                         const Tensor& slot_2) override;
 
+  void batch_norm_training_forward(const Tensor& x, const Tensor& gamma, const Tensor& beta,
+                                   double epsilon, double momentum, const Tensor& moving_mean,
+                                   const Tensor& moving_variance, const Tensor& y) override;
+  void batch_norm_training_backward(const Tensor& x, const Tensor& gamma, double epsilon,
+                                    const Tensor& y_grad, const NormGradients& grads) override;
+  void batch_norm_inference_forward(const Tensor& x, const Tensor& gamma, const Tensor& beta,
+                                    const Tensor& mean, const Tensor& variance, double epsilon,
+                                    const Tensor& y) override;
+  void batch_norm_inference_backward(const Tensor& x, const Tensor& gamma, const Tensor& mean,
+                                     const Tensor& variance, double epsilon, const Tensor& y_grad,
+                                     const NormGradients& grads) override;
+  void layer_norm_forward(const Tensor& x, const Tensor& gamma, const Tensor& beta, double epsilon,
+                          const Tensor& y) override;
+  void layer_norm_backward(const Tensor& x, const Tensor& gamma, double epsilon,
+                           const Tensor& y_grad, const NormGradients& grads) override;
+
+  void embedding_forward(const Tensor& indices, const Tensor& table, const Tensor& y) override;
+  void embedding_backward(const Tensor& indices, const Tensor& y_grad, const Tensor& table_grad,
+                          bool accumulate) override;
+
+  void insert_slice(const Tensor& part, int64_t axis, int64_t offset, const Tensor& whole) override;
+  void extract_slice(const Tensor& whole, int64_t axis, int64_t offset, const Tensor& part,
+                     bool accumulate) override;
+  void zero_pad2d_forward(const Padding2d& padding, const Tensor& x, const Tensor& y) override;
+  void zero_pad2d_backward(const Padding2d& padding, const Tensor& y_grad, const Tensor& x_grad,
+                           bool accumulate) override;
+
+  void regularizer_forward(double l1, double l2, const Tensor& weights,
+                           const Tensor& penalty) override;
+  void regularizer_backward(double l1, double l2, const Tensor& weights, const Tensor& penalty_grad,
+                            const Tensor& weights_grad, bool accumulate) override;
+
  private:
   cpu::Scratch matmul_scratch_;  // partial products of a product split over K
   cpu::Scratch conv_scratch_;    // im2col patches
   cpu::Scratch conv_gemm_scratch_;
+  cpu::Scratch reduction_scratch_;  // per-chunk partial sums and per-column statistics
 };
 
 }  // namespace trainyard::backend
