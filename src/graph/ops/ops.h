@@ -4,6 +4,7 @@
 #pragma once
 
 #include <memory>
+#include <string>
 
 #include "backend/kernels.h"
 #include "backend/window.h"
@@ -29,5 +30,39 @@ OpPtr conv2d(const backend::Window2d& window);
 OpPtr pool2d(backend::PoolKind kind, const backend::Window2d& window);
 // (y_pred [B, C], y_true [B, C] or [B] for sparse[, sample_weight [B]]) -> scalar loss
 OpPtr loss(backend::Loss loss);
+
+// BatchNormalization over the last axis (Keras's axis=-1). Inputs, in order:
+// x [B, C][, gamma [C] when scale][, beta [C] when center], moving_mean [C], moving_variance [C].
+// Training mode normalizes with the batch mean and biased variance and, in forward, updates
+// moving_mean and moving_variance in place (they are non-trainable variables read as inputs
+// of this op: the one op in a graph that writes an input). Backward recomputes the batch
+// statistics from x. Inference mode normalizes with the moving statistics and only reads
+// them. No gradient flows to the moving statistics.
+struct BatchNormOptions {
+  bool training = false;  // Keras: training and layer.trainable
+  double momentum = 0.99;
+  double epsilon = 1e-3;
+  bool scale = true;   // gamma input present
+  bool center = true;  // beta input present
+};
+OpPtr batch_norm(const BatchNormOptions& options);
+// (x [B, C][, gamma [C] when scale][, beta [C] when center]) -> each row of x normalized by
+// its own mean and biased variance, times gamma plus beta.
+OpPtr layer_norm(double epsilon, bool scale, bool center);
+// (indices [B...] of any float or integer dtype, table [V, D]) -> table rows [B..., D].
+// Indices get no gradient. `layer` names the layer in bad-index errors.
+OpPtr embedding(std::string layer = "");
+// (x_0, ..., x_{n-1}), n >= 1, all of one shape and dtype -> their elementwise sum.
+OpPtr add();
+// (s_0, ..., s_{n-1}), n >= 1 scalars (one element each, one dtype) -> their sum, shape [].
+// For adding regularization penalties to a loss.
+OpPtr add_n();
+// (x_0, ..., x_{n-1}), n >= 1 -> joined along `axis` (negative counts from the end); the
+// inputs' shapes agree except along that axis.
+OpPtr concatenate(int64_t axis);
+// (x [N, H, W, C]) -> [N, H + top + bottom, W + left + right, C], zeros around x.
+OpPtr zero_pad2d(backend::Padding2d padding);
+// (w) -> scalar l1 * sum |w| + l2 * sum w^2: a weight regularizer's penalty.
+OpPtr regularizer(double l1, double l2);
 
 }  // namespace trainyard::graph::ops
