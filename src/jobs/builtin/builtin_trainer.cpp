@@ -1,0 +1,413 @@
+#include "jobs/builtin/builtin_trainer.h"
+
+#include <cctype>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <new>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <sstream>
+#include <vector>
+
+#include "core/error.h"
+#include "core/random.h"
+#include "jobs/builtin/channel_data.h"
+#include "jobs/builtin/output_files.h"
+#include "jobs/builtin/trainer_settings.h"
+#include "keras/model_config.h"
+
+extern char** environ;
+
+namespace trainyard::jobs {
+namespace {
+
+namespace fs = std::filesystem;
+using builtin::ChannelData;
+using builtin::TrainerSettings;
+using Json = nlohmann::ordered_json;
+
+// Model configs are small; anything larger is not one.
+constexpr uintmax_t kMaxModelConfigBytes = 64 << 20;
+
+// A failure with its SageMaker category, "ClientError" or "AlgorithmError".
+class TrainerFailure : public Error {
+ public:
+  TrainerFailure(std::string category, const std::string& message)
+      : Error(message), category_(std::move(category)) {}
+  const std::string& category() const { return category_; }
+
+ private:
+  std::string category_;
+};
+
+[[noreturn]] void client_error(const std::string& message) {
+  throw TrainerFailure("ClientError", message);
+}
+
+std::optional<std::string> lookup(const std::map<std::string, std::string>& environment,
+                                  const std::string& key) {
+  auto it = environment.find(key);
+  if (it == environment.end() || it->second.empty()) return std::nullopt;
+  return it->second;
+}
+
+// Where SageMaker's contract puts things, from SM_* variables or the /opt/ml defaults.
+struct JobPaths {
+  const std::map<std::string, std::string>* environment;
+  fs::path base;
+  fs::path model_dir;
+  fs::path output_dir;
+
+  explicit JobPaths(const std::map<std::string, std::string>& env) : environment(&env) {
+    base = lookup(env, "SAGEMAKER_BASE_DIR").value_or("/opt/ml");
+    model_dir = lookup(env, "SM_MODEL_DIR").value_or((base / "model").string());
+    output_dir = lookup(env, "SM_OUTPUT_DIR").value_or((base / "output").string());
+  }
+
+  // The directory of the first of `names` the job has: SM_CHANNEL_<NAME>, else an existing
+  // <base>/input/data/<name>.
+  std::optional<fs::path> channel(std::initializer_list<const char*> names) const {
+    for (const char* name : names) {
+      std::string key = "SM_CHANNEL_";
+      for (const char* c = name; *c; ++c) {
+        key += static_cast<char>(std::toupper(static_cast<unsigned char>(*c)));
+      }
+      if (auto value = lookup(*environment, key)) return fs::path(*value);
+    }
+    for (const char* name : names) {
+      std::error_code error;
+      fs::path directory = base / "input" / "data" / name;
+      if (fs::is_directory(directory, error)) return directory;
+    }
+    return std::nullopt;
+  }
+};
+
+std::string read_small_file(const fs::path& path, const std::string& what) {
+  std::error_code error;
+  uintmax_t size = fs::file_size(path, error);
+  if (error) client_error(what + " '" + path.string() + "' cannot be read: " + error.message());
+  if (size > kMaxModelConfigBytes) {
+    client_error(what + " '" + path.string() + "' is " + std::to_string(size) +
+                 " bytes, too large for a model config");
+  }
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream text;
+  text << in.rdbuf();
+  if (!in) client_error(what + " '" + path.string() + "' cannot be read");
+  return text.str();
+}
+
+struct ModelSource {
+  std::string text;
+  std::string where;  // for messages: "hyperparameter model_config", "model channel file ..."
+};
+
+// The Keras config JSON: the hyperparameter model_config, or model.json (else the only
+// .json file) in the channel `model`.
+ModelSource find_model_config(const TrainerSettings& settings, const JobPaths& paths) {
+  std::optional<fs::path> channel = paths.channel({"model"});
+  if (settings.model_config && channel) {
+    client_error("both the hyperparameter model_config and the model channel '" +
+                 channel->string() + "' give a model config; give one of them");
+  }
+  if (settings.model_config) return {*settings.model_config, "hyperparameter model_config"};
+  if (!channel) {
+    client_error(
+        "no model config: put a Keras model config JSON (model.to_json()) in the channel "
+        "'model' as model.json, or pass it in the hyperparameter model_config");
+  }
+  std::error_code error;
+  fs::path chosen = *channel / "model.json";
+  if (!fs::is_regular_file(chosen, error)) {
+    std::vector<fs::path> candidates;
+    for (fs::directory_iterator it(*channel, error), end; !error && it != end;
+         it.increment(error)) {
+      if (it->path().extension() == ".json" && it->is_regular_file(error)) {
+        candidates.push_back(it->path());
+      }
+    }
+    if (error) client_error("model channel '" + channel->string() + "' cannot be listed");
+    if (candidates.size() != 1) {
+      client_error("model channel '" + channel->string() + "' holds " +
+                   std::to_string(candidates.size()) +
+                   " .json files and no model.json; name the model config model.json");
+    }
+    chosen = candidates[0];
+  }
+  return {read_small_file(chosen, "model config"), "model config '" + chosen.string() + "'"};
+}
+
+bool is_crossentropy(const std::string& loss) {
+  return loss.find("crossentropy") != std::string::npos || loss == "bce" || loss == "cce" ||
+         loss == "scce" || loss == "ce";
+}
+
+// compile()'s arguments from the hyperparameters, falling back on the config's
+// compile_config; also what model.json records.
+keras::CompileConfig compile_arguments(const TrainerSettings& settings,
+                                       const std::optional<keras::CompileConfig>& from_config) {
+  keras::CompileConfig compile;
+  try {
+    if (settings.optimizer) {
+      compile.optimizer = nn::make_optimizer(*settings.optimizer);
+    } else if (from_config && from_config->optimizer) {
+      compile.optimizer = from_config->optimizer;
+    } else {
+      compile.optimizer = nn::make_optimizer("adam");
+    }
+  } catch (const ValueError& error) {
+    client_error("hyperparameter optimizer = \"" + settings.optimizer.value_or("") +
+                 "\": " + error.what());
+  }
+  if (settings.learning_rate) compile.optimizer->set_learning_rate(*settings.learning_rate);
+
+  if (settings.loss) {
+    compile.loss = nn::LossFunction(*settings.loss);
+    try {
+      compile.loss->validate();
+    } catch (const ValueError& error) {
+      client_error("hyperparameter loss = \"" + *settings.loss + "\": " + error.what());
+    }
+  } else if (from_config && from_config->loss) {
+    compile.loss = from_config->loss;
+  } else {
+    client_error(
+        "hyperparameter loss is required: the model config has no compile_config with a loss "
+        "(e.g. loss=sparse_categorical_crossentropy)");
+  }
+  if (settings.from_logits) compile.loss->from_logits = *settings.from_logits;
+
+  if (settings.metrics) {
+    compile.metrics = *settings.metrics;
+  } else if (from_config && !from_config->metrics.empty()) {
+    compile.metrics = from_config->metrics;
+  } else if (is_crossentropy(compile.loss->name)) {
+    compile.metrics = {"accuracy"};
+  }
+  return compile;
+}
+
+// Keras's way of printing a metric value: 4 decimals, or 4 significant digits in
+// scientific notation when it is 1e-3 or less.
+std::string format_metric(double value) {
+  char text[64];
+  std::snprintf(text, sizeof(text), value > 1e-3 || value < -1e-3 ? "%.4f" : "%.4e", value);
+  return text;
+}
+
+std::string describe_shape(const Shape& sample_shape) {
+  return sample_shape.with_batch(-1).to_keras_string();
+}
+
+struct SplitData {
+  std::string channel;
+  ChannelData data;
+  Tensor x;  // scaled for the model
+};
+
+SplitData load_split(const std::string& channel, const fs::path& directory,
+                     const TrainerSettings& settings) {
+  SplitData split{channel, builtin::read_channel(directory, channel, settings.label_column), {}};
+  double scale = settings.scale.value_or(split.data.default_scale);
+  split.x = scale == 1.0 ? split.data.x : split.data.x.cast(DType::kFloat32, scale);
+  return split;
+}
+
+Json logs_json(const keras::Logs& logs) {
+  Json object = Json::object();
+  for (const auto& [name, value] : logs) object[name] = value;
+  return object;
+}
+
+void write_artifacts(const fs::path& model_dir, const keras::Sequential& model,
+                     const keras::CompileConfig& compile, const Json& metrics, std::ostream& err) {
+  try {
+    std::error_code error;
+    fs::create_directories(model_dir, error);
+    if (error) {
+      throw IOError("cannot create the model directory '" + model_dir.string() +
+                    "': " + error.message());
+    }
+    builtin::write_weights_npz(model_dir / "weights.npz", model.weights());
+    std::string config;
+    try {
+      config = keras::to_json(model, compile);
+    } catch (const ValueError& problem) {
+      err << "warning: model.json is written without a compile_config: " << problem.what() << "\n";
+      config = keras::to_json(model);
+    }
+    builtin::write_file_atomically(model_dir / "model.json", config);
+    builtin::write_file_atomically(model_dir / "metrics.json", metrics.dump(2) + "\n");
+  } catch (const Error& error) {
+    throw TrainerFailure("AlgorithmError",
+                         std::string("cannot write the model artifacts: ") + error.what());
+  }
+}
+
+void train(const JobPaths& paths, std::ostream& out, std::ostream& err) {
+  std::string hyperparameter_source;
+  nlohmann::json hyperparameters =
+      builtin::read_hyperparameters(*paths.environment, hyperparameter_source);
+  std::vector<std::string> warnings;
+  TrainerSettings settings = builtin::parse_trainer_settings(hyperparameters, warnings);
+  for (const auto& warning : warnings) err << "warning: " << warning << "\n";
+  if (settings.seed) set_random_seed(*settings.seed);
+
+  ModelSource source = find_model_config(settings, paths);
+  std::optional<keras::Sequential> model;
+  std::optional<keras::CompileConfig> config_compile;
+  try {
+    model.emplace(keras::model_from_json(source.text));
+    config_compile = keras::compile_config_from_json(source.text);
+  } catch (const Error& error) {
+    client_error(source.where + ": " + error.what());
+  }
+  keras::CompileConfig compile = compile_arguments(settings, config_compile);
+
+  std::optional<fs::path> training_dir = paths.channel({"training", "train"});
+  if (!training_dir) {
+    client_error(
+        "no training channel: the job needs a channel named 'training' (SM_CHANNEL_TRAINING)");
+  }
+  SplitData training = load_split("training", *training_dir, settings);
+  std::optional<SplitData> validation, test;
+  if (auto directory = paths.channel({"validation", "val"})) {
+    validation = load_split("validation", *directory, settings);
+  }
+  if (auto directory = paths.channel({"test"})) test = load_split("test", *directory, settings);
+
+  Shape sample_shape = training.x.shape().with_batch(-1);
+  if (model->built()) {
+    const Shape& expected = model->layers().front()->input_shape();
+    if (expected != sample_shape) {
+      client_error("the training channel's samples (" + training.data.description +
+                   ") have shape " + describe_shape(sample_shape) + " but " + source.where +
+                   " takes inputs " + describe_shape(expected));
+    }
+  }
+  for (const auto* split : {&validation, &test}) {
+    if (*split && (*split)->x.shape().with_batch(-1) != sample_shape) {
+      client_error("the " + (*split)->channel + " channel's samples (" +
+                   (*split)->data.description + ") have shape " +
+                   describe_shape((*split)->x.shape()) + " but the training samples have " +
+                   describe_shape(sample_shape));
+    }
+  }
+  if (validation && settings.validation_split > 0) {
+    err << "warning: hyperparameter validation_split is ignored: the validation channel is "
+           "used instead\n";
+  }
+
+  out << "trainyard-keras: training on " << training.x.shape()[0] << " samples ("
+      << training.data.description << ")";
+  if (validation) out << ", validating on " << validation->x.shape()[0] << " samples";
+  if (test) out << ", testing on " << test->x.shape()[0] << " samples";
+  out << "\n";
+
+  keras::History history;
+  keras::Logs test_logs;
+  try {
+    model->compile(
+        {.optimizer = compile.optimizer, .loss = compile.loss, .metrics = compile.metrics});
+    keras::FitOptions fit{.batch_size = settings.batch_size,
+                          .epochs = settings.epochs,
+                          .verbose = settings.verbose,
+                          .validation_split = validation ? 0.0 : settings.validation_split,
+                          .shuffle = settings.shuffle,
+                          .seed = settings.seed,
+                          .output = &out};
+    if (validation) fit.validation_data = keras::ValidationData{validation->x, validation->data.y};
+    history = model->fit(training.x, training.data.y, fit);
+    if (test) {
+      test_logs =
+          model->evaluate(test->x, test->data.y, {.batch_size = settings.batch_size, .verbose = 0});
+    }
+  } catch (const InternalError&) {
+    throw;
+  } catch (const Error& error) {
+    client_error("the model cannot train on the data (training: " + training.data.description +
+                 "): " + error.what());
+  }
+
+  keras::Logs train_logs, validation_logs;
+  for (const auto& [name, values] : history.history) {
+    if (values.empty()) continue;
+    if (name.rfind("val_", 0) == 0) {
+      validation_logs.emplace_back(name.substr(4), values.back());
+    } else {
+      train_logs.emplace_back(name, values.back());
+    }
+  }
+  for (const auto& [name, value] : train_logs)
+    out << "train_" << name << ": " << format_metric(value) << "\n";
+  for (const auto& [name, value] : validation_logs)
+    out << "val_" << name << ": " << format_metric(value) << "\n";
+  for (const auto& [name, value] : test_logs)
+    out << "test_" << name << ": " << format_metric(value) << "\n";
+
+  Json metrics = Json::object();
+  metrics["epochs"] = settings.epochs;
+  metrics["train"] = logs_json(train_logs);
+  if (!validation_logs.empty()) metrics["validation"] = logs_json(validation_logs);
+  if (test) metrics["test"] = logs_json(test_logs);
+  Json history_json = Json::object();
+  for (const auto& [name, values] : history.history) history_json[name] = values;
+  metrics["history"] = history_json;
+  write_artifacts(paths.model_dir, *model, compile, metrics, err);
+  out << "trainyard-keras: wrote model.json, weights.npz and metrics.json to "
+      << paths.model_dir.string() << "\n";
+  out.flush();
+}
+
+void report_failure(const JobPaths& paths, const std::string& reason, std::ostream& err) {
+  err << reason << "\n";
+  try {
+    std::error_code error;
+    fs::create_directories(paths.output_dir, error);
+    builtin::write_file_atomically(paths.output_dir / "failure", reason);
+  } catch (const std::exception& problem) {
+    err << "trainyard-keras: cannot write the failure file: " << problem.what() << "\n";
+  }
+}
+
+}  // namespace
+
+int run_builtin_trainer(const std::map<std::string, std::string>& environment, std::ostream& out,
+                        std::ostream& err) {
+  JobPaths paths(environment);
+  std::string reason;
+  try {
+    train(paths, out, err);
+    return 0;
+  } catch (const TrainerFailure& failure) {
+    reason = failure.category() + ": " + failure.what();
+  } catch (const InternalError& error) {
+    reason = std::string("AlgorithmError: ") + error.what();
+  } catch (const Error& error) {
+    // Bad hyperparameters, data or model configs surface as ValueError, ShapeError,
+    // DataError or IOError from the layers below.
+    reason = std::string("ClientError: ") + error.what();
+  } catch (const std::bad_alloc&) {
+    reason = "AlgorithmError: out of memory while training (try a smaller batch_size or model)";
+  } catch (const std::exception& error) {
+    reason = std::string("AlgorithmError: ") + error.what();
+  }
+  out.flush();
+  report_failure(paths, reason, err);
+  return 1;
+}
+
+std::map<std::string, std::string> process_environment() {
+  std::map<std::string, std::string> environment;
+  for (char** entry = environ; entry && *entry; ++entry) {
+    std::string text = *entry;
+    size_t equals = text.find('=');
+    if (equals == std::string::npos) continue;
+    environment.emplace(text.substr(0, equals), text.substr(equals + 1));
+  }
+  return environment;
+}
+
+}  // namespace trainyard::jobs
