@@ -37,6 +37,7 @@ void Layer::build(const Shape& input_shape) {
     return;
   }
   input_shape_ = input_shape.with_batch(-1);
+  input_shapes_ = {input_shape_};
   build_weights(input_shape_);
   built_ = true;
 }
@@ -82,6 +83,57 @@ graph::VariablePtr Layer::add_weight(const std::string& name, const Shape& shape
 
 graph::NodeId Layer::weight_node(graph::Graph& graph, const graph::VariablePtr& weight) const {
   return graph.add_variable(weight);
+}
+
+Shape Layer::compute_output_shape(std::span<const Shape> input_shapes) const {
+  if (input_shapes.size() != 1) {
+    throw ValueError("layer '" + name_ + "' (" + class_name_ + ") takes one input, got " +
+                     std::to_string(input_shapes.size()));
+  }
+  return compute_output_shape(input_shapes[0]);
+}
+
+void Layer::build(std::span<const Shape> input_shapes) {
+  if (input_shapes.size() == 1) {
+    build(input_shapes[0]);
+    return;
+  }
+  std::vector<Shape> shapes;
+  for (const Shape& shape : input_shapes) {
+    shapes.push_back(shape.rank() == 0 ? shape : shape.with_batch(-1));
+  }
+  if (built_) {
+    bool compatible = shapes == input_shapes_;
+    if (!compatible) {
+      auto list = [](const std::vector<Shape>& list_shapes) {
+        std::string text;
+        for (const Shape& shape : list_shapes) {
+          text.append(text.empty() ? "" : ", ").append(shape.to_keras_string());
+        }
+        return text;
+      };
+      throw ShapeError("layer '" + name_ + "' was built for inputs " + list(input_shapes_) +
+                       " but is called on " + list(shapes));
+    }
+    return;
+  }
+  compute_output_shape(shapes);  // throws, naming the layer, when the shapes do not fit
+  input_shapes_ = shapes;
+  input_shape_ = shapes.empty() ? Shape{} : shapes[0];
+  built_ = true;
+}
+
+graph::NodeId Layer::call(graph::Graph& graph, std::span<const graph::NodeId> inputs,
+                          const CallContext& context) {
+  if (inputs.size() != 1) {
+    throw ValueError("layer '" + name_ + "' (" + class_name_ + ") takes one input, got " +
+                     std::to_string(inputs.size()));
+  }
+  return call(graph, inputs[0], context);
+}
+
+std::vector<graph::NodeId> Layer::losses(graph::Graph&) const {
+  return {};
 }
 
 }  // namespace trainyard::nn

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -48,6 +49,34 @@ class Layer {
   virtual graph::NodeId call(graph::Graph& graph, graph::NodeId input,
                              const CallContext& context) = 0;
 
+  // ---- several inputs -----------------------------------------------------------------
+  // The path the Functional API calls, for layers that take a list of inputs (Add,
+  // Concatenate). Single-input layers need not override anything: with exactly one input
+  // each form below forwards to the single-input one above, and with any other count it
+  // throws ValueError naming the layer. Merge layers override these three and make their
+  // single-input forms throw, as Keras rejects a merge layer called on one tensor.
+  //
+  // The output shape for inputs of `input_shapes`.
+  virtual Shape compute_output_shape(std::span<const Shape> input_shapes) const;
+  // Records the input shapes (batch dimension set to -1) and checks them with
+  // compute_output_shape on first use; later calls check compatibility as build(shape) does.
+  // With one shape this is build(input_shapes[0]).
+  void build(std::span<const Shape> input_shapes);
+  // The shapes the layer was built for: one per input ({input_shape()} for single-input
+  // layers). Empty before build.
+  const std::vector<Shape>& input_shapes() const { return input_shapes_; }
+  // Adds the layer's ops on `inputs` to `graph` and returns the output node.
+  // REQUIRES: built().
+  virtual graph::NodeId call(graph::Graph& graph, std::span<const graph::NodeId> inputs,
+                             const CallContext& context);
+
+  // ---- losses -------------------------------------------------------------------------
+  // Keras's layer.losses for weight regularizers: adds one scalar penalty node per
+  // regularized trainable weight to `graph` (reading the weight through a new variable node)
+  // and returns them in weight order; empty when the layer has none. Call once per graph,
+  // after build, independently of call(); the training loss adds them with ops::add_n.
+  virtual std::vector<graph::NodeId> losses(graph::Graph& graph) const;
+
   // Weights in Keras's order: trainable first, then non-trainable, each in creation order.
   std::vector<graph::VariablePtr> weights() const;
   std::vector<graph::VariablePtr> trainable_weights() const;
@@ -74,6 +103,7 @@ class Layer {
   bool trainable_ = true;
   bool built_ = false;
   Shape input_shape_;
+  std::vector<Shape> input_shapes_;
   std::vector<Weight> weights_;
 };
 

@@ -21,6 +21,18 @@ graph::NodeId activate(graph::Graph& graph, graph::NodeId output,
   return graph.add_op(graph::ops::activation(activation), {output}, name + "/activation");
 }
 
+std::vector<graph::NodeId> weight_penalties(graph::Graph& graph, const ConvOptions& options,
+                                            const graph::VariablePtr& kernel,
+                                            const graph::VariablePtr& bias) {
+  std::vector<graph::NodeId> penalties;
+  if (options.kernel_regularizer) {
+    add_weight_penalty(graph, kernel, *options.kernel_regularizer, penalties);
+  }
+  if (options.bias_regularizer)
+    add_weight_penalty(graph, bias, *options.bias_regularizer, penalties);
+  return penalties;
+}
+
 }  // namespace
 
 Conv2D::Conv2D(int64_t filters, Size2 kernel_size, ConvOptions options)
@@ -68,6 +80,10 @@ graph::NodeId Conv2D::call(graph::Graph& graph, graph::NodeId input, const CallC
   if (bias_) inputs.push_back(weight_node(graph, bias_));
   graph::NodeId output = graph.add_op(graph::ops::conv2d(window), inputs, name());
   return activate(graph, output, activation_, name());
+}
+
+std::vector<graph::NodeId> Conv2D::losses(graph::Graph& graph) const {
+  return weight_penalties(graph, options_, kernel_, bias_);
 }
 
 Conv1D::Conv1D(int64_t filters, int64_t kernel_size, ConvOptions options)
@@ -119,6 +135,10 @@ graph::NodeId Conv1D::call(graph::Graph& graph, graph::NodeId input, const CallC
       graph.add_op(graph::ops::reshape(Shape{shape[0], window.out_width, filters_}), {output},
                    name() + "/as_sequence");
   return activate(graph, sequence, activation_, name());
+}
+
+std::vector<graph::NodeId> Conv1D::losses(graph::Graph& graph) const {
+  return weight_penalties(graph, options_, kernel_, bias_);
 }
 
 }  // namespace trainyard::nn

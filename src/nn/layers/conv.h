@@ -3,8 +3,11 @@
 // Conv1D: [batch, steps, C] -> [batch, out steps, filters]; kernel [K, C, filters].
 #pragma once
 
+#include <optional>
+
 #include "backend/window.h"
 #include "nn/layer.h"
+#include "nn/layers/regularizers.h"
 #include "nn/layers/window_size.h"
 
 namespace trainyard::nn {
@@ -17,6 +20,8 @@ struct ConvOptions {
   bool use_bias = true;
   Initializer kernel_initializer = "glorot_uniform";
   Initializer bias_initializer = "zeros";
+  std::optional<Regularizer> kernel_regularizer;  // unset: none
+  std::optional<Regularizer> bias_regularizer;    // unset: none
   std::string name;
 };
 
@@ -30,6 +35,8 @@ class Conv2D final : public Layer {
   const ConvOptions& options() const { return options_; }
   Shape compute_output_shape(const Shape& input_shape) const override;
   graph::NodeId call(graph::Graph& graph, graph::NodeId input, const CallContext& context) override;
+  // The kernel and bias penalties, when regularized and trainable.
+  std::vector<graph::NodeId> losses(graph::Graph& graph) const override;
 
  private:
   void build_weights(const Shape& input_shape) override;
@@ -53,6 +60,8 @@ class Conv1D final : public Layer {
   const ConvOptions& options() const { return options_; }
   Shape compute_output_shape(const Shape& input_shape) const override;
   graph::NodeId call(graph::Graph& graph, graph::NodeId input, const CallContext& context) override;
+  // The kernel and bias penalties, when regularized and trainable.
+  std::vector<graph::NodeId> losses(graph::Graph& graph) const override;
 
  private:
   void build_weights(const Shape& input_shape) override;

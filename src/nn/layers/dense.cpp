@@ -41,4 +41,15 @@ graph::NodeId Dense::call(graph::Graph& graph, graph::NodeId input, const CallCo
   return graph.add_op(graph::ops::activation(activation_), {output}, name() + "/activation");
 }
 
+std::vector<graph::NodeId> Dense::losses(graph::Graph& graph) const {
+  std::vector<graph::NodeId> penalties;
+  if (options_.kernel_regularizer) {
+    add_weight_penalty(graph, kernel_, *options_.kernel_regularizer, penalties);
+  }
+  if (options_.bias_regularizer) {
+    add_weight_penalty(graph, bias_, *options_.bias_regularizer, penalties);
+  }
+  return penalties;
+}
+
 }  // namespace trainyard::nn

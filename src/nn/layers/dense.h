@@ -2,7 +2,10 @@
 // Input [batch, ..., K] -> output [batch, ..., units]; kernel [K, units], bias [units].
 #pragma once
 
+#include <optional>
+
 #include "nn/layer.h"
+#include "nn/layers/regularizers.h"
 
 namespace trainyard::nn {
 
@@ -11,7 +14,9 @@ struct DenseOptions {
   bool use_bias = true;
   Initializer kernel_initializer = "glorot_uniform";
   Initializer bias_initializer = "zeros";
-  std::string name;  // empty: "dense", "dense_1", ...
+  std::optional<Regularizer> kernel_regularizer;  // unset: none
+  std::optional<Regularizer> bias_regularizer;    // unset: none
+  std::string name;                               // empty: "dense", "dense_1", ...
 };
 
 class Dense final : public Layer {
@@ -23,6 +28,8 @@ class Dense final : public Layer {
   const DenseOptions& options() const { return options_; }
   Shape compute_output_shape(const Shape& input_shape) const override;
   graph::NodeId call(graph::Graph& graph, graph::NodeId input, const CallContext& context) override;
+  // The kernel and bias penalties, when regularized and trainable.
+  std::vector<graph::NodeId> losses(graph::Graph& graph) const override;
 
  private:
   void build_weights(const Shape& input_shape) override;
