@@ -29,8 +29,13 @@
 #include "nn/layers/conv.h"
 #include "nn/layers/dense.h"
 #include "nn/layers/dropout.h"
+#include "nn/layers/embedding.h"
 #include "nn/layers/flatten.h"
+#include "nn/layers/merge.h"
+#include "nn/layers/normalization.h"
 #include "nn/layers/pooling.h"
+#include "nn/layers/regularizers.h"
+#include "nn/layers/zero_padding.h"
 #include "nn/losses.h"
 #include "nn/optimizers/optimizers.h"
 
@@ -78,6 +83,30 @@ inline std::shared_ptr<nn::ActivationLayer> Activation(const std::string& activa
                                                        std::string name = "") {
   return std::make_shared<nn::ActivationLayer>(activation, std::move(name));
 }
+inline std::shared_ptr<nn::BatchNormalization> BatchNormalization(
+    nn::BatchNormalizationOptions options = {}) {
+  return std::make_shared<nn::BatchNormalization>(std::move(options));
+}
+inline std::shared_ptr<nn::LayerNormalization> LayerNormalization(
+    nn::LayerNormalizationOptions options = {}) {
+  return std::make_shared<nn::LayerNormalization>(std::move(options));
+}
+inline std::shared_ptr<nn::Embedding> Embedding(int64_t input_dim, int64_t output_dim,
+                                                nn::EmbeddingOptions options = {}) {
+  return std::make_shared<nn::Embedding>(input_dim, output_dim, std::move(options));
+}
+// Merge layers take a list of inputs (the Functional API).
+inline std::shared_ptr<nn::Add> Add(std::string name = "") {
+  return std::make_shared<nn::Add>(std::move(name));
+}
+inline std::shared_ptr<nn::Concatenate> Concatenate(int64_t axis = -1, std::string name = "") {
+  return std::make_shared<nn::Concatenate>(axis, std::move(name));
+}
+// ZeroPadding2D(1), ZeroPadding2D({2, 1}) or ZeroPadding2D({{1, 0}, {0, 2}}).
+inline std::shared_ptr<nn::ZeroPadding2D> ZeroPadding2D(nn::Padding2 padding = 1,
+                                                        std::string name = "") {
+  return std::make_shared<nn::ZeroPadding2D>(padding, std::move(name));
+}
 }  // namespace layers
 
 namespace optimizers {
@@ -103,6 +132,7 @@ using nn::PiecewiseConstantDecay;
 
 namespace losses = nn::losses;
 namespace initializers = nn::initializers;
+namespace regularizers = nn::regularizers;
 
 namespace utils {
 // keras.utils.set_random_seed: makes initializers, dropout and shuffling reproducible.
