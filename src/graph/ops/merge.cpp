@@ -6,6 +6,22 @@
 namespace trainyard::graph::ops {
 namespace {
 
+// target = source, or target += source, for tensors of one element count. The backend's
+// overwriting copy views the source in the target's shape, and that view's Shape is a heap
+// allocation in every step; these paths allocate nothing. A tensor is the slice of itself
+// at offset 0 along axis 0.
+void copy_whole(backend::Backend& backend, const Tensor& source, const Tensor& target,
+                bool accumulate) {
+  if (accumulate) {
+    backend.copy(source, target, true);
+  } else if (target.shape().rank() > 0 && source.shape() == target.shape()) {
+    backend.extract_slice(source, 0, 0, target, false);
+  } else {
+    backend.fill(target, 0.0);  // scalars of different ranks ([] and [1])
+    backend.copy(source, target, true);
+  }
+}
+
 // Add and AddN: out = x_0 + ... + x_{n-1}. AddN takes scalars of any rank (one element).
 class Sum final : public Op {
  public:
@@ -30,7 +46,7 @@ class Sum final : public Op {
 
   void forward(const OpContext& context) const override {
     auto& backend = context.backend();
-    backend.copy(context.input(0), context.output(), false);
+    copy_whole(backend, context.input(0), context.output(), false);
     for (int i = 1; i < context.num_inputs(); ++i) {
       backend.copy(context.input(i), context.output(), true);
     }
@@ -40,7 +56,8 @@ class Sum final : public Op {
   void backward(const OpContext& context) const override {
     for (int i = 0; i < context.num_inputs(); ++i) {
       if (!context.input_grad(i).defined()) continue;
-      context.backend().copy(context.output_grad(), context.input_grad(i), context.accumulate(i));
+      copy_whole(context.backend(), context.output_grad(), context.input_grad(i),
+                 context.accumulate(i));
     }
   }
 
