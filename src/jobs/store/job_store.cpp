@@ -92,32 +92,40 @@ JobStore::JobStore(const std::filesystem::path& data_dir, StoreOptions options)
 
 void JobStore::open_schema() {
   database_.execute("PRAGMA foreign_keys = ON");
-  // WAL lets readers in other processes go on while one process writes. The first statement
-  // that reads the file: a corrupt file or one that is not a database fails here (DataError).
-  // On a filesystem without shared memory SQLite keeps its rollback journal, which is slower
-  // under contention but just as correct, so the answer is not checked.
+  // Look before changing anything: a file that is not ours is refused untouched. The first
+  // read of the file: a corrupt file or one that is not a database fails here (DataError).
+  const auto check_version = [&] {
+    const int64_t version = database_.query_integer("PRAGMA user_version");
+    if (version > kSchemaVersion) {
+      throw DataError("the job database " + path_.string() + " has schema version " +
+                      std::to_string(version) + ", written by a newer trainyard; this " +
+                      "trainyard reads version " + std::to_string(kSchemaVersion) +
+                      " and older. Upgrade trainyard or use another data directory.");
+    }
+    if (version == 0 && database_.query_integer("SELECT count(*) FROM sqlite_schema") != 0) {
+      throw DataError("the file " + path_.string() +
+                      " is an SQLite database but not a trainyard job database (it has tables "
+                      "and no trainyard schema version)");
+    }
+    return version;
+  };
+  {
+    Transaction look(database_, Transaction::Kind::kRead);
+    check_version();
+    look.commit();
+  }
+  // WAL lets readers in other processes go on while one process writes. On a filesystem
+  // without shared memory SQLite keeps its rollback journal, slower under contention but just
+  // as correct, so the answer is not checked.
   {
     Statement journal(database_, "PRAGMA journal_mode = WAL");
     journal.step();
   }
   database_.execute("PRAGMA synchronous = FULL");
 
+  // Again under the write lock: another process may have created the schema meanwhile.
   Transaction transaction(database_, Transaction::Kind::kWrite);
-  const int64_t version = database_.query_integer("PRAGMA user_version");
-  if (version > kSchemaVersion) {
-    throw DataError("the job database " + path_.string() + " has schema version " +
-                    std::to_string(version) + ", written by a newer trainyard; this trainyard " +
-                    "reads version " + std::to_string(kSchemaVersion) +
-                    " and older. Upgrade trainyard or use another data directory.");
-  }
-  if (version == 0) {
-    if (database_.query_integer("SELECT count(*) FROM sqlite_schema") != 0) {
-      throw DataError("the file " + path_.string() +
-                      " is an SQLite database but not a trainyard job database (it has tables "
-                      "and no trainyard schema version)");
-    }
-    detail::create_schema(database_);
-  }
+  if (check_version() == 0) detail::create_schema(database_);
   // Versions 1..kSchemaVersion - 1 would be migrated here.
   transaction.commit();
 }

@@ -174,6 +174,10 @@ TEST(JobStoreFileTest, SomeOtherSqliteDatabaseIsRefused) {
   }
   expect_error<DataError>([&] { JobStore store(dir.path()); },
                           {(dir.path() / "trainyard.db").string(), "not a trainyard job database"});
+  // Refused untouched: still in its own journal mode, and no trainyard tables were added.
+  RawDatabase raw(dir.path() / "trainyard.db");
+  EXPECT_EQ(raw.text("PRAGMA journal_mode"), "delete");
+  EXPECT_EQ(raw.text("SELECT count(*) FROM sqlite_schema"), "1");
 }
 
 TEST(JobStoreFileTest, UnopenablePathsAreIOErrors) {
