@@ -123,7 +123,7 @@ AllocationResult GpuAllocator::try_allocate(std::string_view job_name,
     return result;
   }
 
-  GpuAllocation allocation;
+  GpuGrant allocation;
   for (int host = 0; host < requirement.hosts; ++host) {
     allocation.hosts.push_back(take_closest(free, requirement.gpus_per_host));
   }
@@ -146,7 +146,7 @@ bool GpuAllocator::release(std::string_view job_name) {
   return true;
 }
 
-void GpuAllocator::restore(std::string_view job_name, const GpuAllocation& allocation) {
+void GpuAllocator::restore(std::string_view job_name, const GpuGrant& allocation) {
   const std::string where = "GpuAllocator::restore: job " + quoted(job_name);
   if (job_name.empty()) throw ValueError("GpuAllocator::restore: the job name is empty");
   std::set<int> seen;
@@ -165,7 +165,7 @@ void GpuAllocator::restore(std::string_view job_name, const GpuAllocation& alloc
     }
   }
 
-  GpuAllocation sorted = allocation;
+  GpuGrant sorted = allocation;
   for (auto& host : sorted.hosts) std::sort(host.begin(), host.end());
 
   std::lock_guard<std::mutex> lock(mutex_);
@@ -183,7 +183,7 @@ void GpuAllocator::restore(std::string_view job_name, const GpuAllocation& alloc
   allocations_.emplace(std::string(job_name), std::move(sorted));
 }
 
-std::optional<GpuAllocation> GpuAllocator::allocation_of(std::string_view job_name) const {
+std::optional<GpuGrant> GpuAllocator::allocation_of(std::string_view job_name) const {
   std::lock_guard<std::mutex> lock(mutex_);
   auto held = allocations_.find(job_name);
   if (held == allocations_.end()) return std::nullopt;

@@ -19,12 +19,13 @@
 
 namespace trainyard::jobs {
 
-// The GPUs one job holds: per host, the GPU indices (NVML's order, as nvidia-smi prints
-// them) in increasing order. A CPU job holds one empty list per host.
-struct GpuAllocation {
+// The GPUs one job holds: per host, the GPU indices (NVML's order, as nvidia-smi prints them)
+// in increasing order; hosts[i] is SageMaker's host algo-<i+1>. A CPU job holds one empty
+// list per host. (The job store records the same as a GpuAllocation, host name -> indices.)
+struct GpuGrant {
   std::vector<std::vector<int>> hosts;
 
-  bool operator==(const GpuAllocation&) const = default;
+  bool operator==(const GpuGrant&) const = default;
 };
 
 // The CUDA_VISIBLE_DEVICES value for one host's GPUs: the indices, comma-separated ("0,1");
@@ -40,7 +41,7 @@ std::map<std::string, std::string> gpu_environment(const std::vector<int>& gpu_i
 
 // The answer to try_allocate: GPUs, or a reason to wait.
 struct AllocationResult {
-  std::optional<GpuAllocation> allocation;  // set when the GPUs were handed out
+  std::optional<GpuGrant> allocation;  // set when the GPUs were handed out
   // When waiting: "Waiting for GPUs: 2 of 4 free", counting only GPUs that qualify for the
   // job. Empty when granted.
   std::string waiting_message;
@@ -77,10 +78,10 @@ class GpuAllocator {
   // Restoring the same allocation twice is a no-op. Throws ValueError naming the job and the
   // GPU when an index is not on this host, is listed twice, or is held by another job, or
   // when the job already holds a different allocation; nothing changes then.
-  void restore(std::string_view job_name, const GpuAllocation& allocation);
+  void restore(std::string_view job_name, const GpuGrant& allocation);
 
   // What `job_name` holds, or nothing.
-  std::optional<GpuAllocation> allocation_of(std::string_view job_name) const;
+  std::optional<GpuGrant> allocation_of(std::string_view job_name) const;
   // The job holding GPU `index`, or nothing when it is free (or not on this host).
   std::optional<std::string> holder_of(int index) const;
   // GPUs no job holds.
@@ -95,7 +96,7 @@ class GpuAllocator {
   mutable std::mutex mutex_;
   // Guarded by mutex_: the holder of each held GPU, and each job's allocation.
   std::map<int, std::string> holder_by_index_;
-  std::map<std::string, GpuAllocation, std::less<>> allocations_;
+  std::map<std::string, GpuGrant, std::less<>> allocations_;
 };
 
 }  // namespace trainyard::jobs

@@ -156,17 +156,17 @@ TEST(GpuAllocatorTest, CpuJobsAndMisuse) {
 
 TEST(GpuAllocatorTest, RestoreRebuildsHoldings) {
   GpuAllocator allocator(FakeGpuInventory::of("A10G", 4));
-  allocator.restore("running", GpuAllocation{{{3, 2}}});
-  EXPECT_EQ(allocator.allocation_of("running"), (GpuAllocation{{{2, 3}}}));
+  allocator.restore("running", GpuGrant{{{3, 2}}});
+  EXPECT_EQ(allocator.allocation_of("running"), (GpuGrant{{{2, 3}}}));
   EXPECT_EQ(allocator.holder_of(3), "running");
-  allocator.restore("running", GpuAllocation{{{2, 3}}});  // the same again: no change
+  allocator.restore("running", GpuGrant{{{2, 3}}});  // the same again: no change
   EXPECT_EQ(allocator.free_count(), 2);
 
   auto waiting = allocator.try_allocate("new", gpus(1, 4));
   ASSERT_FALSE(waiting.granted());
   EXPECT_EQ(waiting.waiting_message, "Waiting for GPUs: 2 of 4 free");
 
-  auto expect_refused = [&](std::string_view job, const GpuAllocation& allocation,
+  auto expect_refused = [&](std::string_view job, const GpuGrant& allocation,
                             const std::string& part) {
     try {
       allocator.restore(job, allocation);
@@ -175,10 +175,10 @@ TEST(GpuAllocatorTest, RestoreRebuildsHoldings) {
       EXPECT_NE(std::string(error.what()).find(part), std::string::npos) << error.what();
     }
   };
-  expect_refused("other", GpuAllocation{{{1, 3}}}, "held GPU 3, but job 'running' holds it");
-  expect_refused("other", GpuAllocation{{{7}}}, "held GPU 7, which this host does not have");
-  expect_refused("other", GpuAllocation{{{0}, {0}}}, "lists GPU 0 twice");
-  expect_refused("running", GpuAllocation{{{0}}}, "already holds other GPUs");
+  expect_refused("other", GpuGrant{{{1, 3}}}, "held GPU 3, but job 'running' holds it");
+  expect_refused("other", GpuGrant{{{7}}}, "held GPU 7, which this host does not have");
+  expect_refused("other", GpuGrant{{{0}, {0}}}, "lists GPU 0 twice");
+  expect_refused("running", GpuGrant{{{0}}}, "already holds other GPUs");
   EXPECT_FALSE(allocator.allocation_of("other").has_value());
   EXPECT_FALSE(allocator.holder_of(1).has_value());  // a refused restore changes nothing
   EXPECT_EQ(allocator.free_count(), 2);
