@@ -54,7 +54,9 @@ class Layer {
   // Concatenate). Single-input layers need not override anything: with exactly one input
   // each form below forwards to the single-input one above, and with any other count it
   // throws ValueError naming the layer. Merge layers override these three and make their
-  // single-input forms throw, as Keras rejects a merge layer called on one tensor.
+  // single-input forms throw, as Keras rejects a merge layer called on one tensor. A class
+  // that overrides only the single-input forms hides these names (C++ lookup), so call them
+  // through a Layer& or LayerPtr, as models do.
   //
   // The output shape for inputs of `input_shapes`.
   virtual Shape compute_output_shape(std::span<const Shape> input_shapes) const;
