@@ -69,10 +69,28 @@ bool link_stays_inside(const std::string& entry_name, const std::string& target)
   return resolved.empty() || *resolved.begin() != "..";
 }
 
+// Whether the symlink at `link` really resolves inside `root` (both absolute, root
+// canonical): catches links that pass the lexical test by going through another link
+// ("x" -> "y/../z" with "y" -> ".").
+bool link_resolves_inside(const fs::path& link, const fs::path& root) {
+  std::error_code error;
+  const fs::path target = fs::read_symlink(link, error);
+  if (error || target.is_absolute()) return false;
+  // Resolve the target from the link's folder: weakly_canonical(link) would stop at a
+  // dangling link and never look at where it points.
+  const fs::path resolved = fs::weakly_canonical(link.parent_path() / target, error);
+  return !error && detail::is_within(resolved, root);
+}
+
 class Packer {
  public:
-  Packer(archive* writer, const PackOptions& options, dev_t skip_device, ino_t skip_inode)
-      : writer_(writer), options_(options), skip_device_(skip_device), skip_inode_(skip_inode) {}
+  Packer(archive* writer, const PackOptions& options, fs::path root, dev_t skip_device,
+         ino_t skip_inode)
+      : writer_(writer),
+        options_(options),
+        root_(std::move(root)),
+        skip_device_(skip_device),
+        skip_inode_(skip_inode) {}
 
   void pack_directory_contents(int directory, const std::string& prefix, const fs::path& shown) {
     for (const std::string& name : sorted_names(directory, shown)) {
@@ -165,7 +183,8 @@ class Packer {
     ssize_t length = ::readlinkat(directory, name.c_str(), target.data(), target.size());
     if (length < 0) throw IOError("cannot read symlink " + shown.string() + ": " + errno_text());
     target.resize(static_cast<size_t>(length));
-    if (!link_stays_inside(entry_name, target)) {
+    if (!link_stays_inside(entry_name, target) ||
+        !link_resolves_inside(root_ / entry_name, root_)) {
       result_.skipped.push_back(entry_name + ": symlink to " + target +
                                 " leads outside the packed directory");
       return;
@@ -177,6 +196,7 @@ class Packer {
 
   archive* writer_;
   const PackOptions& options_;
+  fs::path root_;  // the source directory, canonical
   dev_t skip_device_;
   ino_t skip_inode_;
   PackResult result_;
@@ -198,9 +218,9 @@ std::string safe_entry_name(const char* raw, const std::string& archive_text) {
 UnpackResult extract_entries(archive* reader, const fs::path& root,
                              const std::string& archive_text) {
   ArchivePtr writer(archive_write_disk_new());
-  archive_write_disk_set_options(
-      writer.get(), ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_SECURE_NODOTDOT |
-                        ARCHIVE_EXTRACT_SECURE_SYMLINKS | ARCHIVE_EXTRACT_NO_OVERWRITE_NEWER);
+  archive_write_disk_set_options(writer.get(), ARCHIVE_EXTRACT_TIME |
+                                                   ARCHIVE_EXTRACT_SECURE_NODOTDOT |
+                                                   ARCHIVE_EXTRACT_SECURE_SYMLINKS);
   UnpackResult result;
   archive_entry* entry = nullptr;
   int status = ARCHIVE_OK;
@@ -252,6 +272,18 @@ UnpackResult extract_entries(archive* reader, const fs::path& root,
   if (archive_write_close(writer.get()) != ARCHIVE_OK) {
     throw IOError("cannot finish extracting " + archive_text + ": " + archive_error(writer.get()));
   }
+  // Each link passed the lexical test on its own; chains of links are checked as extracted.
+  std::error_code error;
+  for (fs::recursive_directory_iterator it(root, error), end; !error && it != end;
+       it.increment(error)) {
+    if (it->is_symlink(error) && !link_resolves_inside(it->path(), root)) {
+      throw ValueError("entry '" + it->path().lexically_relative(root).string() + "' of archive " +
+                       archive_text + " is a symlink to " +
+                       fs::read_symlink(it->path(), error).string() +
+                       " that resolves outside the destination");
+    }
+  }
+  if (error) throw IOError("cannot check " + root.string() + ": " + error.message());
   return result;
 }
 
@@ -302,7 +334,10 @@ PackResult pack_directory(const fs::path& source_directory, const fs::path& arch
     if (archive_write_open_fd(writer.get(), temporary.fd.get()) != ARCHIVE_OK) {
       throw IOError("cannot write " + archive_path.string() + ": " + archive_error(writer.get()));
     }
-    Packer packer(writer.get(), options, own.st_dev, own.st_ino);
+    std::error_code error;
+    fs::path root = fs::canonical(source_directory, error);
+    if (error) throw IOError("cannot pack " + source_directory.string() + ": " + error.message());
+    Packer packer(writer.get(), options, root, own.st_dev, own.st_ino);
     packer.pack_directory_contents(source.get(), "", source_directory);
     if (archive_write_close(writer.get()) != ARCHIVE_OK) {
       throw IOError("cannot write " + archive_path.string() + ": " + archive_error(writer.get()));
@@ -377,6 +412,11 @@ ArtifactUpload upload_job_artifacts(const ObjectStore& store, const JobDirectory
   ensure_directory(job_directory.model());
   ensure_directory(job_directory.output_data());
 
+  if (fs::is_symlink(job_directory.model()) || fs::is_symlink(job_directory.output_data())) {
+    throw IOError("refusing to upload the artifacts of job " + std::string(job_name) + ": " +
+                  job_directory.model().string() + " or " + job_directory.output_data().string() +
+                  " is a symlink");
+  }
   if (compression == OutputCompressionType::kNone) {
     upload.model_artifacts = output_prefix + "model/";
     std::vector<std::pair<std::string, fs::path>> files;  // (relative path, path)

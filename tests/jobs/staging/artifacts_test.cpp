@@ -278,6 +278,24 @@ TEST_F(ArtifactsTest, UnpackRefusesEscapingEntries) {
   }
 }
 
+TEST_F(ArtifactsTest, LinkChainsLeadingOutsideAreCaught) {
+  // Each link alone looks inside; together "x" resolves to the parent of the tree.
+  write_file(source_ / "w", "w");
+  fs::create_symlink(".", source_ / "y");
+  fs::create_symlink("y/../outside", source_ / "x");
+  PackResult packed = pack_directory(source_, scratch_.path() / "p.tar.gz");
+  EXPECT_EQ(packed.symlinks, 1);  // y
+  ASSERT_EQ(packed.skipped.size(), 1u);
+  EXPECT_EQ(packed.skipped[0].rfind("x: ", 0), 0u) << packed.skipped[0];
+
+  write_test_archive(scratch_.path() / "chain.tar.gz",
+                     {{.name = "y", .type = AE_IFLNK, .symlink = "."},
+                      {.name = "x", .type = AE_IFLNK, .symlink = "y/../outside"}});
+  EXPECT_THROW_WITH(unpack_archive(scratch_.path() / "chain.tar.gz", scratch_.path() / "dest"),
+                    ValueError, "resolves outside");
+  EXPECT_FALSE(fs::exists(scratch_.path() / "dest"));
+}
+
 TEST_F(ArtifactsTest, UnpackThroughASymlinkEntryIsRefused) {
   // An inside link to a folder followed by a file written through it: libarchive's secure
   // mode refuses to extract through the link.
@@ -367,6 +385,19 @@ TEST_F(UploadTest, FileOutputPathsAndEmptyOrMissingFolders) {
   EXPECT_TRUE(fs::exists(out / "my-job" / "output" / "model.tar.gz"));
   EXPECT_TRUE(fs::exists(out / "my-job" / "output" / "output.tar.gz"));
   EXPECT_EQ(upload.model.files, 0);
+}
+
+TEST_F(UploadTest, SymlinkedModelDirectoryIsRefused) {
+  const fs::path elsewhere = scratch_.path() / "elsewhere";
+  write_file(elsewhere / "secret", "s");
+  fs::remove_all(job_.model());
+  fs::create_directory_symlink(elsewhere, job_.model());
+  for (OutputCompressionType compression :
+       {OutputCompressionType::kGzip, OutputCompressionType::kNone}) {
+    EXPECT_THROW_WITH(upload_job_artifacts(store_, job_, "s3://bucket/out", "my-job", compression),
+                      IOError, "symlink");
+  }
+  EXPECT_FALSE(store_.exists("s3://bucket/out/my-job/output/model/secret"));
 }
 
 TEST_F(UploadTest, BadOutputPathsAndJobNamesAreRefused) {
