@@ -103,6 +103,12 @@ Trainer::CompiledStep& Trainer::compiled_step(StepMode mode, int64_t batch) {
   if (mode != StepMode::kPredict) {
     step->y = step->graph.add_input("y", {target_shape_.with_batch(batch), dtype});
     step->loss = step->graph.add_op(graph::ops::loss(loss_), {step->prediction, step->y}, "loss");
+    // Weight regularizers' penalties count in the reported loss, in training and evaluation.
+    std::vector<graph::NodeId> terms{step->loss};
+    for (const auto& layer : model_->layers()) {
+      for (graph::NodeId penalty : layer->losses(step->graph)) terms.push_back(penalty);
+    }
+    if (terms.size() > 1) step->loss = step->graph.add_op(graph::ops::add_n(), terms, "total_loss");
     if (mode == StepMode::kTrain) {
       request.loss = step->loss;
     } else {

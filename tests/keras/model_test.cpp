@@ -176,3 +176,21 @@ TEST(ModelTest, PredictWorksWithoutCompile) {
 
 }  // namespace
 }  // namespace trainyard::keras
+
+namespace trainyard::keras {
+namespace {
+
+TEST(ModelTest, RegularizationPenaltyIsPartOfTheLoss) {
+  // One linear unit with kernel ones and an L2 penalty of 0.5: loss = mse + 0.5 * sum(w^2).
+  auto model = Sequential({layers::Dense(1, {.use_bias = false,
+                                             .kernel_initializer = "ones",
+                                             .kernel_regularizer = nn::regularizers::L2(0.5)})});
+  model.compile({.optimizer = optimizers::SGD({.learning_rate = 0.0}), .loss = "mse"});
+  Tensor x = Tensor::from_vector<float>({2, 2}, {1, 2, 3, 4});
+  Tensor y = Tensor::from_vector<float>({2, 1}, {1, 0});
+  Logs logs = model.evaluate(x, y, {.verbose = 0});
+  EXPECT_NEAR(logs[0].second, 26.5 + 0.5 * 2.0, 1e-5);
+}
+
+}  // namespace
+}  // namespace trainyard::keras

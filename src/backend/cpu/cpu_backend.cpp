@@ -2,6 +2,8 @@
 
 #include <cblas.h>
 
+#include <cstring>
+
 #include "backend/cpu/cpu_common.h"
 
 namespace trainyard::backend {
@@ -36,7 +38,11 @@ void CpuBackend::fill(const Tensor& out, double value) {
 void CpuBackend::copy(const Tensor& source, const Tensor& out, bool accumulate) {
   cpu::require_same_size("copy", source, out);
   if (!accumulate) {
-    if (source.raw_data() != out.raw_data()) out.copy_from(source.reshape(out.shape()));
+    // Raw bytes: viewing the source in out's shape would build a Shape on the heap, and
+    // copies run inside training steps that must not allocate.
+    if (source.raw_data() != out.raw_data()) {
+      std::memmove(out.raw_data(), source.raw_data(), out.nbytes());
+    }
     return;
   }
   cpu::dispatch_float(out.dtype(), "copy", [&](auto zero) {
