@@ -10,8 +10,7 @@ JobDirectory::JobDirectory(const std::filesystem::path& data_dir, const std::str
     : root_(data_dir / "jobs" / job_name) {}
 
 void JobDirectory::create() const {
-  for (const auto& directory :
-       {config(), data(), model(), output_data(), checkpoints(), code()}) {
+  for (const auto& directory : {config(), data(), model(), output_data(), checkpoints(), code()}) {
     std::error_code error;
     std::filesystem::create_directories(directory, error);
     if (error) {

@@ -45,8 +45,12 @@ std::optional<Value> value_of(const Table& table, std::string_view text) {
 
 }  // namespace
 
-std::string_view to_string(TrainingJobStatus status) { return name_of(kPrimary, status); }
-std::string_view to_string(SecondaryStatus status) { return name_of(kSecondary, status); }
+std::string_view to_string(TrainingJobStatus status) {
+  return name_of(kPrimary, status);
+}
+std::string_view to_string(SecondaryStatus status) {
+  return name_of(kSecondary, status);
+}
 
 std::optional<TrainingJobStatus> parse_training_job_status(std::string_view text) {
   return value_of<TrainingJobStatus>(kPrimary, text);
@@ -67,12 +71,17 @@ TrainingJobStatus primary_status_of(SecondaryStatus status) {
     case SecondaryStatus::kPending:
     case SecondaryStatus::kDownloading:
     case SecondaryStatus::kTraining:
-    case SecondaryStatus::kUploading: return TrainingJobStatus::kInProgress;
-    case SecondaryStatus::kStopping: return TrainingJobStatus::kStopping;
+    case SecondaryStatus::kUploading:
+      return TrainingJobStatus::kInProgress;
+    case SecondaryStatus::kStopping:
+      return TrainingJobStatus::kStopping;
     case SecondaryStatus::kStopped:
-    case SecondaryStatus::kMaxRuntimeExceeded: return TrainingJobStatus::kStopped;
-    case SecondaryStatus::kCompleted: return TrainingJobStatus::kCompleted;
-    case SecondaryStatus::kFailed: return TrainingJobStatus::kFailed;
+    case SecondaryStatus::kMaxRuntimeExceeded:
+      return TrainingJobStatus::kStopped;
+    case SecondaryStatus::kCompleted:
+      return TrainingJobStatus::kCompleted;
+    case SecondaryStatus::kFailed:
+      return TrainingJobStatus::kFailed;
   }
   return TrainingJobStatus::kInProgress;
 }

@@ -8,9 +8,9 @@ namespace trainyard::jobs {
 namespace {
 
 TEST(JobStatusTest, NamesRoundTripAndMapToPrimary) {
-  for (auto status : {TrainingJobStatus::kInProgress, TrainingJobStatus::kCompleted,
-                      TrainingJobStatus::kFailed, TrainingJobStatus::kStopping,
-                      TrainingJobStatus::kStopped}) {
+  for (auto status :
+       {TrainingJobStatus::kInProgress, TrainingJobStatus::kCompleted, TrainingJobStatus::kFailed,
+        TrainingJobStatus::kStopping, TrainingJobStatus::kStopped}) {
     EXPECT_EQ(parse_training_job_status(to_string(status)), status);
   }
   EXPECT_EQ(to_string(SecondaryStatus::kMaxRuntimeExceeded), "MaxRuntimeExceeded");
