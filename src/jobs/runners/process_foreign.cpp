@@ -43,8 +43,10 @@ std::optional<ProcStat> read_proc_stat(int pid) {
 std::vector<int> child_pids(int parent_pid) {
   std::vector<int> children;
   std::error_code error;
-  for (const auto& entry : std::filesystem::directory_iterator("/proc", error)) {
-    const std::string name = entry.path().filename().string();
+  // increment(error) rather than range-for: processes come and go while /proc is listed.
+  for (std::filesystem::directory_iterator entry("/proc", error), end; !error && entry != end;
+       entry.increment(error)) {
+    const std::string name = entry->path().filename().string();
     if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) continue;
     const int pid = std::atoi(name.c_str());
     const auto stat = read_proc_stat(pid);
