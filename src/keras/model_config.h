@@ -32,7 +32,8 @@ namespace trainyard::keras {
 // and the option for an unknown layer class, an unknown option, or an option trainyard does
 // not support yet at a value other than Keras's default ("layer 'dense_3' (Dense): option
 // kernel_regularizer = {...} is not supported by trainyard yet"); and for a Functional model
-// or any other model class. Throws ShapeError when the layers do not fit the input shape.
+// or any other model class; and for a model too large to allocate (over 2^31 parameters).
+// Throws ShapeError when the layers do not fit the input shape.
 Sequential model_from_json(std::string_view json);
 
 // What compile() takes, as a config's `compile_config` holds it.

@@ -320,6 +320,18 @@ TEST(ModelConfigTest, MalformedJsonNamesLineAndColumn) {
   EXPECT_NE(load_error("").find("malformed"), std::string::npos);
 }
 
+TEST(ModelConfigTest, ModelsTooLargeToAllocateAreRefusedBeforeAllocating) {
+  Json model = Json::parse(dense_model({{"units", 100000}}));
+  model["config"]["layers"][0]["config"]["batch_shape"] = Json::parse("[null, 100000]");
+  std::string message = load_error(model.dump());
+  EXPECT_NE(message.find("would hold 10000100000 parameters"), std::string::npos) << message;
+  model["config"]["layers"][0]["config"]["batch_shape"] =
+      Json::parse("[null, 4000000000, 4000000000, 4000000000]");
+  message = load_error(model.dump());
+  EXPECT_NE(message.find("option batch_shape"), std::string::npos) << message;
+  EXPECT_NE(message.find("is too large"), std::string::npos) << message;
+}
+
 TEST(ModelConfigTest, LayersThatDoNotFitTheInputShapeAreAShapeError) {
   Json model = Json::parse(dense_model(Json::object()));
   model["config"]["layers"][1] =
