@@ -12,5 +12,11 @@ namespace trainyard::cli {
 void add_instances_command(CLI::App& app);
 // `trainyard gpus [--json]`
 void add_gpus_command(CLI::App& app);
+// `trainyard train job.json [--data-dir DIR] [--detach] [--quiet]`
+void add_train_command(CLI::App& app);
+// `trainyard describe NAME`, `list`, `logs NAME [--follow]`, `stop NAME`
+void add_job_query_commands(CLI::App& app);
+// Hidden: `supervise NAME`, `builtin-train`
+void add_internal_commands(CLI::App& app);
 
 }  // namespace trainyard::cli
