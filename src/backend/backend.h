@@ -13,6 +13,8 @@
 // Thread safety: one backend object may be used by one thread at a time.
 #pragma once
 
+#include <span>
+
 #include "backend/kernels.h"
 #include "backend/window.h"
 #include "core/device.h"
@@ -31,6 +33,24 @@ struct NormGradients {
   bool accumulate_gamma = false;
   const Tensor* beta_grad = nullptr;
   bool accumulate_beta = false;
+};
+
+// One variable's elements inside a flat buffer of several: [offset, offset + size).
+struct BufferSegment {
+  int64_t offset = 0;
+  int64_t size = 0;
+  bool operator==(const BufferSegment&) const = default;
+};
+
+// Keras's gradient clipping (keras-semantics.md section 3.1), with its threshold c > 0.
+enum class ClipMode {
+  kNorm,        // clipnorm: each variable's gradient to L2 norm at most c
+  kGlobalNorm,  // global_clipnorm: all gradients scaled together to global norm at most c
+  kValue,       // clipvalue: each element into [-c, c]
+};
+struct GradientClip {
+  ClipMode mode = ClipMode::kNorm;
+  double threshold = 1.0;
 };
 
 class Backend {
@@ -118,6 +138,19 @@ class Backend {
   virtual void optimizer_update(const OptimizerStep& step, const Tensor& parameters,
                                 const Tensor& gradients, const Tensor& slot_0, const Tensor& slot_1,
                                 const Tensor& slot_2) = 0;
+  // Clips `gradients` in place, a flat buffer whose variables lie at `segments` (ascending,
+  // disjoint); elements outside every segment are neither read nor written. Arithmetic in
+  // the gradients' dtype, as Keras's, on sums of squares taken in float64 (same bits on any
+  // thread count):
+  //   kNorm:       per segment, g = g * c / max(||g||, c)
+  //   kGlobalNorm: G = sqrt(sum of ||g||^2 over segments), g = g * (c * min(1/G, 1/c));
+  //                a G that is inf or NaN makes every gradient NaN, as in Keras
+  //   kValue:      g = min(max(g, -c), c); NaN stays NaN
+  // Throws ShapeError for a segment outside the buffer, ValueError unless c > 0.
+  // Optional entry: the default runs on the host (it is the CPU backend's); a backend whose
+  // memory the host cannot read overrides it.
+  virtual void clip_gradients(const GradientClip& clip, const Tensor& gradients,
+                              std::span<const BufferSegment> segments);
 
   // ---- normalization ------------------------------------------------------------------
   // x and y are [rows, C], normalized over the last axis C. gamma and beta ([C]) may be

@@ -55,7 +55,7 @@ void Trainer::prepare(const Shape& x_shape, const Shape& y_shape) {
   target_shape_ = target;
   steps_.clear();
   pack_variables();
-  optimizer_->build(parameters_, backend_);
+  optimizer_->build(parameters_, model_->trainable_weights(), backend_);
   prepared_ = true;
 }
 

@@ -21,6 +21,13 @@ std::vector<std::string> rmsprop_slots(const RmspropOptions& options) {
   return {"velocity"};
 }
 
+// The options every optimizer shares, taken from one optimizer's own options.
+template <typename Options>
+OptimizerOptions common_options(const Options& options) {
+  return {options.learning_rate, options.weight_decay, options.name,
+          options.clipnorm,      options.clipvalue,    options.global_clipnorm};
+}
+
 void require_unit_interval(const std::string& optimizer, const char* name, double value) {
   if (!(value >= 0.0 && value < 1.0)) {
     throw ValueError(optimizer + ": " + name + " must be in [0, 1), got " + std::to_string(value));
@@ -30,9 +37,7 @@ void require_unit_interval(const std::string& optimizer, const char* name, doubl
 }  // namespace
 
 Sgd::Sgd(SgdOptions options)
-    : Optimizer("SGD", {options.learning_rate, options.weight_decay, options.name},
-                sgd_slots(options)),
-      options_(std::move(options)) {
+    : Optimizer("SGD", common_options(options), sgd_slots(options)), options_(std::move(options)) {
   if (!(options_.momentum >= 0.0 && options_.momentum <= 1.0)) {
     throw ValueError("SGD: momentum must be in [0, 1], got " + std::to_string(options_.momentum));
   }
@@ -50,12 +55,12 @@ Adam::Adam(AdamOptions options) : Adam(std::move(options), false) {}
 
 AdamW::AdamW(AdamWOptions options)
     : Adam(AdamOptions{options.learning_rate, options.beta_1, options.beta_2, options.epsilon,
-                       options.amsgrad, options.weight_decay, options.name},
+                       options.amsgrad, options.weight_decay, options.name, options.clipnorm,
+                       options.clipvalue, options.global_clipnorm},
            true) {}
 
 Adam::Adam(AdamOptions options, bool adamw)
-    : Optimizer(adamw ? "adamw" : "adam",
-                {options.learning_rate, options.weight_decay, options.name}, adam_slots(options)),
+    : Optimizer(adamw ? "adamw" : "adam", common_options(options), adam_slots(options)),
       options_(std::move(options)),
       adamw_(adamw) {
   require_unit_interval(name(), "beta_1", options_.beta_1);
@@ -76,8 +81,7 @@ backend::OptimizerStep Adam::step_constants() const {
 }
 
 Rmsprop::Rmsprop(RmspropOptions options)
-    : Optimizer("rmsprop", {options.learning_rate, options.weight_decay, options.name},
-                rmsprop_slots(options)),
+    : Optimizer("rmsprop", common_options(options), rmsprop_slots(options)),
       options_(std::move(options)) {
   require_unit_interval(name(), "rho", options_.rho);
 }
@@ -93,10 +97,28 @@ backend::OptimizerStep Rmsprop::step_constants() const {
 }
 
 OptimizerPtr make_optimizer(const std::string& identifier) {
-  if (identifier == "sgd" || identifier == "SGD") return std::make_shared<Sgd>();
-  if (identifier == "adam" || identifier == "Adam") return std::make_shared<Adam>();
-  if (identifier == "adamw" || identifier == "AdamW") return std::make_shared<AdamW>();
-  if (identifier == "rmsprop" || identifier == "RMSprop") return std::make_shared<Rmsprop>();
+  return make_optimizer(identifier, ClipOptions{});
+}
+
+OptimizerPtr make_optimizer(const std::string& identifier, const ClipOptions& clipping) {
+  auto with_clipping = [&](auto options) {
+    options.clipnorm = clipping.clipnorm;
+    options.clipvalue = clipping.clipvalue;
+    options.global_clipnorm = clipping.global_clipnorm;
+    return options;
+  };
+  if (identifier == "sgd" || identifier == "SGD") {
+    return std::make_shared<Sgd>(with_clipping(SgdOptions{}));
+  }
+  if (identifier == "adam" || identifier == "Adam") {
+    return std::make_shared<Adam>(with_clipping(AdamOptions{}));
+  }
+  if (identifier == "adamw" || identifier == "AdamW") {
+    return std::make_shared<AdamW>(with_clipping(AdamWOptions{}));
+  }
+  if (identifier == "rmsprop" || identifier == "RMSprop") {
+    return std::make_shared<Rmsprop>(with_clipping(RmspropOptions{}));
+  }
   throw ValueError("unknown optimizer '" + identifier + "' (known: sgd, adam, adamw, rmsprop)");
 }
 

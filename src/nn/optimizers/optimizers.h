@@ -1,4 +1,6 @@
-// Keras's optimizers with Keras's defaults (keras-semantics.md section 3.2).
+// Keras's optimizers with Keras's defaults (keras-semantics.md section 3.2). Each options
+// struct ends with the clipping options, after `name`, so positional initializers written
+// before they existed still compile.
 #pragma once
 
 #include "nn/optimizers/optimizer.h"
@@ -11,6 +13,10 @@ struct SgdOptions {
   bool nesterov = false;
   double weight_decay = 0.0;
   std::string name;
+  // Gradient clipping, at most one (OptimizerOptions says how each works).
+  std::optional<double> clipnorm;
+  std::optional<double> clipvalue;
+  std::optional<double> global_clipnorm;
 };
 
 struct AdamOptions {
@@ -21,6 +27,10 @@ struct AdamOptions {
   bool amsgrad = false;
   double weight_decay = 0.0;  // AdamW's default is 0.004
   std::string name;
+  // Gradient clipping, at most one (OptimizerOptions says how each works).
+  std::optional<double> clipnorm;
+  std::optional<double> clipvalue;
+  std::optional<double> global_clipnorm;
 };
 
 // AdamW's options: Adam's, with Keras's default decoupled weight decay of 0.004.
@@ -32,6 +42,10 @@ struct AdamWOptions {
   bool amsgrad = false;
   double weight_decay = 0.004;
   std::string name;
+  // Gradient clipping, at most one (OptimizerOptions says how each works).
+  std::optional<double> clipnorm;
+  std::optional<double> clipvalue;
+  std::optional<double> global_clipnorm;
 };
 
 struct RmspropOptions {
@@ -42,6 +56,10 @@ struct RmspropOptions {
   bool centered = false;
   double weight_decay = 0.0;
   std::string name;
+  // Gradient clipping, at most one (OptimizerOptions says how each works).
+  std::optional<double> clipnorm;
+  std::optional<double> clipvalue;
+  std::optional<double> global_clipnorm;
 };
 
 class Sgd final : public Optimizer {
@@ -86,5 +104,15 @@ class Rmsprop final : public Optimizer {
 
 // "sgd", "adam", "adamw", "rmsprop" with Keras's defaults. Throws ValueError otherwise.
 OptimizerPtr make_optimizer(const std::string& identifier);
+
+// Gradient clipping for an optimizer made by name (at most one set, each > 0).
+struct ClipOptions {
+  std::optional<double> clipnorm;
+  std::optional<double> clipvalue;
+  std::optional<double> global_clipnorm;
+};
+// make_optimizer(identifier) with Keras's defaults except `clipping`. Throws ValueError for
+// an unknown name or invalid clipping options.
+OptimizerPtr make_optimizer(const std::string& identifier, const ClipOptions& clipping);
 
 }  // namespace trainyard::nn
