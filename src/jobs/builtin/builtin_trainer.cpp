@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <new>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -14,6 +15,7 @@
 #include "core/random.h"
 #include "jobs/builtin/channel_data.h"
 #include "jobs/builtin/output_files.h"
+#include "jobs/builtin/step_times.h"
 #include "jobs/builtin/trainer_settings.h"
 #include "keras/model_config.h"
 
@@ -246,6 +248,17 @@ void write_artifacts(const fs::path& model_dir, const keras::Sequential& model,
   }
 }
 
+// Writes the step times where TRAINYARD_STEP_TIMES_FILE asked. They only serve measurements,
+// so a file that cannot be written is a warning, never a reason to fail a trained job.
+void write_step_times(const fs::path& path, const builtin::StepTimesRecorder& step_times,
+                      std::ostream& err) {
+  try {
+    builtin::write_file_atomically(path, step_times.to_json());
+  } catch (const Error& error) {
+    err << "warning: " << builtin::kStepTimesFileVariable << ": " << error.what() << "\n";
+  }
+}
+
 void train(const JobPaths& paths, std::ostream& out, std::ostream& err) {
   std::string hyperparameter_source;
   nlohmann::json hyperparameters =
@@ -319,7 +332,15 @@ void train(const JobPaths& paths, std::ostream& out, std::ostream& err) {
                           .seed = settings.seed,
                           .output = &out};
     if (validation) fit.validation_data = keras::ValidationData{validation->x, validation->data.y};
+    std::shared_ptr<builtin::StepTimesRecorder> step_times;
+    std::optional<std::string> step_times_file =
+        lookup(*paths.environment, builtin::kStepTimesFileVariable);
+    if (step_times_file) {
+      step_times = std::make_shared<builtin::StepTimesRecorder>();
+      fit.callbacks.push_back(step_times);
+    }
     history = model->fit(training.x, training.data.y, fit);
+    if (step_times) write_step_times(*step_times_file, *step_times, err);
     if (test) {
       test_logs =
           model->evaluate(test->x, test->data.y, {.batch_size = settings.batch_size, .verbose = 0});

@@ -14,6 +14,7 @@
 #include "data/npy.h"
 #include "data/npz.h"
 #include "jobs/builtin/output_files.h"
+#include "jobs/builtin/step_times.h"
 #include "keras/model_config.h"
 
 namespace trainyard::jobs {
@@ -57,6 +58,9 @@ class Job {
     return directory;
   }
   void set_hyperparameters(const std::string& json) { environment_["SM_HPS"] = json; }
+  void set_environment(const std::string& name, const std::string& value) {
+    environment_[name] = value;
+  }
   void set_model(const std::string& json) { write_file(channel("model") / "model.json", json); }
   void write_arrays(const std::string& channel_name, const ArgmaxProblem& problem) {
     fs::path directory = channel(channel_name);
@@ -433,6 +437,64 @@ TEST(BuiltinTrainerTest, FashionMnistTutorialModel) {
   ASSERT_EQ(job.run(), 0) << job.err();
   EXPECT_GT(job.metrics()["test"]["accuracy"].get<double>(), 0.8) << job.out();
   EXPECT_NE(job.out().find("1875/1875 - "), std::string::npos) << job.out();
+}
+
+// TRAINYARD_STEP_TIMES_FILE: the first step's start and the last step's end, in microseconds
+// of CLOCK_REALTIME, inside the span of the call; one step per batch over every epoch.
+TEST(BuiltinTrainerTest, WritesStepTimesWhenAsked) {
+  Job job;
+  job.write_arrays("training", argmax_problem(100, 1));
+  job.set_model(argmax_model_json());
+  job.set_hyperparameters(R"({"loss": "sparse_categorical_crossentropy", "epochs": 3,
+                              "batch_size": 32, "verbose": 0, "seed": 2})");
+  fs::path times_file = job.root() / "step-times.json";
+  job.set_environment("TRAINYARD_STEP_TIMES_FILE", times_file.string());
+  int64_t before = builtin::realtime_microseconds();
+  ASSERT_EQ(job.run(), 0) << job.err();
+  int64_t after = builtin::realtime_microseconds();
+  EXPECT_EQ(job.err(), "");
+
+  Json times = Json::parse(read_file(times_file));
+  EXPECT_EQ(times["clock"], "CLOCK_REALTIME");
+  EXPECT_EQ(times["unit"], "us");
+  EXPECT_EQ(times["steps"], 3 * 4);  // ceil(100 / 32) batches in each of 3 epochs
+  int64_t first = times["first_step_begin_us"].get<int64_t>();
+  int64_t last = times["last_step_end_us"].get<int64_t>();
+  EXPECT_LE(before, first);
+  EXPECT_LT(first, last);
+  EXPECT_LE(last, after);
+  // The model directory holds the artifacts only.
+  EXPECT_FALSE(fs::exists(job.model_dir() / "step-times.json"));
+}
+
+TEST(BuiltinTrainerTest, NoStepTimesFileUnlessAsked) {
+  Job job;
+  job.write_arrays("training", argmax_problem(50, 1));
+  job.set_model(argmax_model_json());
+  job.set_hyperparameters(R"({"loss": "sparse_categorical_crossentropy", "verbose": 0})");
+  job.set_environment("TRAINYARD_STEP_TIMES_FILE", "");
+  ASSERT_EQ(job.run(), 0) << job.err();
+  for (const auto& entry : fs::recursive_directory_iterator(job.root())) {
+    EXPECT_EQ(entry.path().filename().string().find("step"), std::string::npos) << entry.path();
+  }
+}
+
+// The times only serve measurements: a file that cannot be written is a warning naming the
+// variable and the path, and the trained model is kept.
+TEST(BuiltinTrainerTest, UnwritableStepTimesFileIsAWarning) {
+  Job job;
+  job.write_arrays("training", argmax_problem(50, 1));
+  job.set_model(argmax_model_json());
+  job.set_hyperparameters(R"({"loss": "sparse_categorical_crossentropy", "verbose": 0})");
+  fs::path times_file = job.root() / "no-such-directory" / "times.json";
+  job.set_environment("TRAINYARD_STEP_TIMES_FILE", times_file.string());
+  ASSERT_EQ(job.run(), 0) << job.err();
+  EXPECT_EQ(job.failure(), "");
+  EXPECT_NE(job.err().find("warning: TRAINYARD_STEP_TIMES_FILE: " + times_file.string()),
+            std::string::npos)
+      << job.err();
+  EXPECT_FALSE(fs::exists(times_file));
+  EXPECT_TRUE(fs::exists(job.model_dir() / "weights.npz"));
 }
 
 }  // namespace
