@@ -12,7 +12,7 @@ BatchEngine::BatchEngine(std::shared_ptr<const DatasetSpec> spec)
     : spec_(std::move(spec)), num_batches_(spec_->num_batches()) {
   TY_CHECK(spec_->batch_size > 0, "BatchEngine needs a batched dataset");
   const int64_t batch_size = spec_->batch_size;
-  const int64_t remainder = spec_->count % batch_size;
+  const int64_t remainder = spec_->forever() ? 0 : spec_->stream_length() % batch_size;
   const bool has_partial = remainder != 0 && !spec_->drop_remainder;
 
   for (size_t i = 0; i < spec_->arrays.size(); ++i) {
@@ -41,6 +41,15 @@ BatchEngine::BatchEngine(std::shared_ptr<const DatasetSpec> spec)
       slot.full.push_back(Tensor::zeros(shape, spec_->output_dtype(i)));
       if (has_partial) slot.partial.push_back(slot.full.back().slice_rows(0, remainder));
     }
+    if (spec_->example_transforms.empty()) continue;
+    slot.examples.resize(static_cast<size_t>(batch_size));
+    for (int64_t k = 0; k < batch_size; ++k) {
+      for (size_t i = 0; i < spec_->arrays.size(); ++i) {
+        slot.examples[static_cast<size_t>(k)].push_back(
+            slot.full[i].view(static_cast<size_t>(k) * gathers_[i].target_row_bytes,
+                              spec_->arrays[i].shape().drop_front(1), spec_->output_dtype(i)));
+      }
+    }
   }
   consecutive_rows_ = !spec_->shuffle_seed && spec_->stride == 1;
   if (spec_->shuffle_seed) order_.resize(static_cast<size_t>(spec_->count));
@@ -58,18 +67,54 @@ BatchEngine::~BatchEngine() {
   producer_.join();
 }
 
+int64_t BatchEngine::batch_rows(int64_t index) const {
+  if (spec_->forever()) return spec_->batch_size;
+  return std::min(spec_->batch_size, spec_->stream_length() - index * spec_->batch_size);
+}
+
+void BatchEngine::use_pass_order(int64_t pass) {
+  if (pass == order_pass_) return;
+  // repeat(n) visits the orders of n consecutive unrepeated epochs: pass r of epoch e is
+  // shuffled like epoch e * n + r. Repeating forever, epoch e's passes start at e * 2^32.
+  const uint64_t passes_per_epoch =
+      spec_->forever() ? uint64_t{1} << 32 : static_cast<uint64_t>(spec_->repeat);
+  const uint64_t stream =
+      static_cast<uint64_t>(epoch_) * passes_per_epoch + static_cast<uint64_t>(pass);
+  epoch_permutation(*spec_->shuffle_seed, static_cast<int64_t>(stream), order_);
+  order_pass_ = pass;
+}
+
 void BatchEngine::produce(int64_t index, Slot& slot, std::vector<int64_t>& rows) {
   const int64_t begin = index * spec_->batch_size;
-  const int64_t size = std::min(spec_->batch_size, spec_->count - begin);
+  const int64_t size = batch_rows(index);
+  // The epoch is a stream of passes over the selection; walk it from position `begin`.
+  int64_t pass = begin / spec_->count;
+  int64_t within = begin % spec_->count;
+  const int64_t first_pass = pass;
   for (int64_t k = 0; k < size; ++k) {
-    int64_t position = spec_->shuffle_seed ? order_[static_cast<size_t>(begin + k)] : begin + k;
+    int64_t position = within;
+    if (spec_->shuffle_seed) {
+      use_pass_order(pass);
+      position = order_[static_cast<size_t>(within)];
+    }
     rows[static_cast<size_t>(k)] = spec_->start + spec_->stride * position;
+    if (++within == spec_->count) {
+      within = 0;
+      ++pass;
+    }
   }
+  // A batch that wraps from one pass into the next is not one block of rows.
+  const bool consecutive = consecutive_rows_ && (within == 0 ? pass - 1 : pass) == first_pass;
   std::span<const int64_t> batch_rows(rows.data(), static_cast<size_t>(size));
   for (size_t i = 0; i < gathers_.size(); ++i) {
     // Without a producer thread this runs on the consumer, which may share the compute pool.
-    gather_rows(gathers_[i], batch_rows, consecutive_rows_, slot.full[i].raw_data(),
+    gather_rows(gathers_[i], batch_rows, consecutive, slot.full[i].raw_data(),
                 /*use_compute_pool=*/spec_->prefetch_depth == 0);
+  }
+  for (int64_t k = 0; k < size && !spec_->example_transforms.empty(); ++k) {
+    for (const ExampleTransform& transform : spec_->example_transforms) {
+      transform(slot.examples[static_cast<size_t>(k)]);
+    }
   }
   if (spec_->transform) {
     Batch batch;
@@ -83,7 +128,7 @@ void BatchEngine::produce(int64_t index, Slot& slot, std::vector<int64_t>& rows)
 
 void BatchEngine::point(Batch& batch, int64_t index) {
   Slot& slot = slots_[static_cast<size_t>(index) % slots_.size()];
-  const int64_t size = std::min(spec_->batch_size, spec_->count - index * spec_->batch_size);
+  const int64_t size = batch_rows(index);
   batch.tensors_ = size == spec_->batch_size ? slot.full : slot.partial;
   batch.num_samples_ = size;
   batch.index_ = index;
@@ -96,7 +141,7 @@ void BatchEngine::start_epoch(int64_t epoch) {
   epoch_open_ = true;
   if (!producer_.joinable()) {
     epoch_ = epoch;
-    if (spec_->shuffle_seed) epoch_permutation(*spec_->shuffle_seed, epoch_, order_);
+    order_pass_ = -1;
     return;
   }
   {
@@ -116,7 +161,7 @@ void BatchEngine::start_epoch(int64_t epoch) {
 bool BatchEngine::next(Batch& batch) {
   if (!epoch_open_) return false;
   if (!producer_.joinable()) {
-    if (next_index_ >= num_batches_) {
+    if (num_batches_ >= 0 && next_index_ >= num_batches_) {
       epoch_open_ = false;
       return false;
     }
@@ -134,7 +179,7 @@ bool BatchEngine::next(Batch& batch) {
   // Everything before next_index_ (including the batch handed out last time) is released.
   released_ = next_index_;
   producer_wake_.notify_all();
-  if (next_index_ >= num_batches_) {
+  if (num_batches_ >= 0 && next_index_ >= num_batches_) {
     epoch_open_ = false;
     return false;
   }
@@ -174,8 +219,8 @@ void BatchEngine::producer_loop() {
     seen_generation = generation_;
     lock.unlock();
     try {
-      if (spec_->shuffle_seed) epoch_permutation(*spec_->shuffle_seed, epoch_, order_);
-      for (int64_t index = 0; index < num_batches_; ++index) {
+      order_pass_ = -1;
+      for (int64_t index = 0; num_batches_ < 0 || index < num_batches_; ++index) {
         lock.lock();
         producer_wake_.wait(lock, [&] {
           return cancel_ || shutdown_ || index < released_ + static_cast<int64_t>(slots_.size());

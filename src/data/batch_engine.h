@@ -48,12 +48,18 @@ class BatchEngine {
   struct Slot {
     std::vector<Tensor> full;     // [batch_size, ...] per array
     std::vector<Tensor> partial;  // [remainder, ...] views of `full`, when the last batch is short
+    // With map(): examples[k][i] views row k of full[i], the sample a transform rewrites.
+    std::vector<std::vector<Tensor>> examples;
   };
 
   // Gathers batch `index` of the current epoch into `slot` and runs the transform. `rows` is
   // scratch of batch_size entries owned by the calling thread.
   void produce(int64_t index, Slot& slot, std::vector<int64_t>& rows);
   void point(Batch& batch, int64_t index);
+  // Samples in batch `index`: batch_size, or fewer for an epoch's short last batch.
+  int64_t batch_rows(int64_t index) const;
+  // Points order_ at pass `pass` of the current epoch's shuffle (shuffled datasets only).
+  void use_pass_order(int64_t pass);
   void producer_loop();
 
   // Constant after construction.
@@ -64,7 +70,8 @@ class BatchEngine {
   bool consecutive_rows_ = false;  // no shuffle and stride 1: batches are contiguous blocks
 
   // Touched by whichever thread produces (the consumer without prefetch).
-  std::vector<int64_t> order_;  // the epoch's permutation of [0, count) when shuffling
+  std::vector<int64_t> order_;  // a pass's permutation of [0, count) when shuffling
+  int64_t order_pass_ = -1;     // the pass order_ holds; -1: none yet this epoch
   std::vector<int64_t> rows_;   // source rows of the batch being gathered
   int64_t epoch_ = 0;
 

@@ -1,6 +1,7 @@
 #include "data/dataset.h"
 
 #include <cmath>
+#include <limits>
 #include <mutex>
 #include <string>
 
@@ -44,10 +45,10 @@ Dataset Dataset::from_tensors(std::vector<Tensor> arrays) {
 }
 
 void Dataset::require_unordered(const char* method) const {
-  if (spec_->shuffle_seed || spec_->batch_size > 0) {
+  if (spec_->shuffle_seed || spec_->batch_size > 0 || spec_->repeat != 1) {
     throw ValueError(std::string("Dataset::") + method +
-                     ": select samples before shuffle() and batch(); take, skip, shard and "
-                     "split_at count samples in the arrays' stored order");
+                     ": select samples before shuffle(), repeat() and batch(); take, skip, "
+                     "shard and split_at count samples in the arrays' stored order");
   }
 }
 
@@ -95,6 +96,39 @@ Dataset Dataset::prefetch(int depth) const {
   }
   detail::DatasetSpec spec = edit();
   spec.prefetch_depth = depth;
+  return Dataset(std::make_shared<const detail::DatasetSpec>(std::move(spec)));
+}
+
+Dataset Dataset::map(ExampleTransform transform) const {
+  if (!transform) throw ValueError("Dataset::map: the transform is empty");
+  detail::DatasetSpec spec = edit();
+  spec.example_transforms.push_back(std::move(transform));
+  return Dataset(std::make_shared<const detail::DatasetSpec>(std::move(spec)));
+}
+
+Dataset Dataset::repeat(int64_t count) const {
+  if (count < -1) {
+    throw ValueError("Dataset::repeat: count must be >= 0, or -1 for forever; got " +
+                     std::to_string(count));
+  }
+  if (spec_->batch_size > 0) {
+    throw ValueError(
+        "Dataset::repeat: call repeat() before batch(); batches then run across "
+        "the passes, as with tf.data's repeat().batch()");
+  }
+  detail::DatasetSpec spec = edit();
+  if (spec.repeat == -1 || count == -1) {
+    spec.repeat = spec.repeat == 0 || count == 0 ? 0 : -1;
+  } else {
+    constexpr int64_t kMaxSamples = std::numeric_limits<int64_t>::max();
+    int64_t passes_limit = spec.count > 0 ? kMaxSamples / spec.count : kMaxSamples;
+    if (count != 0 && spec.repeat > passes_limit / count) {
+      throw ValueError("Dataset::repeat: " + std::to_string(spec.repeat) + " x " +
+                       std::to_string(count) + " passes over " + std::to_string(spec.count) +
+                       " samples exceed 2^63 samples; use repeat(-1) to repeat forever");
+    }
+    spec.repeat *= count;
+  }
   return Dataset(std::make_shared<const detail::DatasetSpec>(std::move(spec)));
 }
 
@@ -151,6 +185,11 @@ DatasetSplit Dataset::split_at(double validation_fraction) const {
 
 int64_t Dataset::num_batches() const {
   if (spec_->batch_size == 0) throw ValueError("Dataset::num_batches: call batch() first");
+  if (spec_->forever()) {
+    throw ValueError(
+        "Dataset::num_batches: the dataset repeats forever, so an epoch has no "
+        "batch count; stop after the steps you need");
+  }
   return spec_->num_batches();
 }
 

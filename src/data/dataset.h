@@ -15,8 +15,10 @@
 //
 // A Dataset is an immutable value: each builder method returns a new Dataset that shares the
 // arrays (no copy of their elements). Sample selection (take, skip, shard, split_at) always
-// refers to the arrays' stored order, so it must come before shuffle() and batch(); the
-// other options may be set in any order. Batches are gathered into buffers allocated on the
+// refers to the arrays' stored order, so it must come before shuffle(), repeat() and batch();
+// repeat() must come before batch(); the other options may be set in any order. Whatever the
+// order of the calls, a sample goes through: selection, shuffle, repeat, gather + cast, map,
+// batch, map_batch. Batches are gathered into buffers allocated on the
 // first begin_epoch and reused by every later epoch, so from the second epoch on iteration
 // allocates nothing. The same seed gives the same batches with or without prefetch, on
 // every machine.
@@ -65,23 +67,39 @@ class Dataset {
   // the current one (depth 0 turns it off). Throws ValueError for depth < 0.
   Dataset prefetch(int depth) const;
 
+  // Runs `transform` on every sample right after it is gathered and cast, before batches are
+  // handed out (on the prefetch thread when prefetching): tf.data's map, for transforms that
+  // keep each array's shape and dtype. example[i] views the sample's row of array i (shape:
+  // the array's dims after dim 0; dtype: output_dtype(i)); rewrite it in place and do not
+  // keep it. Several calls chain in call order. An exception it throws reaches next().
+  Dataset map(ExampleTransform transform) const;
+
+  // Visits the selected samples `count` times per epoch, pass after pass (tf.data's repeat);
+  // count -1 repeats forever, so an epoch never ends and the consumer decides when to stop.
+  // Batches run across the passes, as with tf.data's repeat().batch(), so only the epoch's
+  // last batch may be partial. With shuffle() each pass gets its own order, fixed by (seed,
+  // epoch, pass); repeat(n) visits the orders of n consecutive unrepeated epochs. Calls
+  // multiply (repeat(2).repeat(3) is repeat(6)). Throws ValueError for count < -1, after
+  // batch(), or when the passes would hold more than 2^63 samples.
+  Dataset repeat(int64_t count = -1) const;
+
   // Runs `transform` on every batch right after it is gathered (on the prefetch thread when
   // prefetching). An exception it throws reaches the consumer's next() call.
   Dataset map_batch(BatchTransform transform) const;
 
   // The first `count` samples (all of them when fewer). Throws ValueError for count < 0 or
-  // when called after shuffle() or batch().
+  // when called after shuffle(), repeat() or batch().
   Dataset take(int64_t count) const;
   // All but the first `count` samples (none when fewer). Same errors as take().
   Dataset skip(int64_t count) const;
   // Every num_shards-th sample starting at `index` (tf.data's shard), so the shards of one
   // dataset are disjoint and together hold every sample. Throws ValueError unless
-  // 0 <= index < num_shards, or when called after shuffle() or batch().
+  // 0 <= index < num_shards, or when called after shuffle(), repeat() or batch().
   Dataset shard(int64_t num_shards, int64_t index) const;
   // Keras's validation_split: train = the first floor(N * (1 - validation_fraction)) samples,
   // validation = the rest, in stored order. Both keep this dataset's other options (so shuffle
   // the train part afterwards). Throws ValueError unless 0 <= validation_fraction < 1, or
-  // when called after shuffle() or batch().
+  // when called after shuffle(), repeat() or batch().
   DatasetSplit split_at(double validation_fraction) const;
 
   // Starts epoch `epoch` (>= 0; with shuffle() it picks the permutation). The first call
@@ -89,10 +107,13 @@ class Dataset {
   // previous iterator has finished or been destroyed. Throws ValueError before batch().
   EpochIterator begin_epoch(int64_t epoch) const;
 
-  // Samples selected (before batching; with drop_remainder an epoch visits fewer).
+  // Samples selected: one pass, before repeat() and batching (with drop_remainder an epoch
+  // visits fewer).
   int64_t num_samples() const { return spec_->count; }
-  // Batches per epoch. Throws ValueError before batch().
+  // Batches per epoch. Throws ValueError before batch() and when the dataset repeats forever.
   int64_t num_batches() const;
+  // True after repeat(-1) on a nonempty selection: epochs never end.
+  bool repeats_forever() const { return spec_->forever(); }
   int64_t batch_size() const { return spec_->batch_size; }
   size_t num_arrays() const { return spec_->arrays.size(); }
   // The shape of a full batch of array `i`: [batch_size, ...its other dims] (dim 0 is the

@@ -33,7 +33,7 @@ class EpochIterator {
   // prefetch thread or not) is rethrown here and ends the epoch.
   bool next(Batch& batch);
 
-  // Batches in this epoch (Dataset::num_batches()).
+  // Batches in this epoch (Dataset::num_batches()); -1 when the dataset repeats forever.
   int64_t num_batches() const { return num_batches_; }
 
  private:

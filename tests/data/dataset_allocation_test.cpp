@@ -82,5 +82,31 @@ TEST(DatasetAllocationTest, SteadyStateEpochsAllocateNothing) {
   }
 }
 
+TEST(DatasetAllocationTest, MapAndRepeatAllocateNothingInTheSteadyState) {
+  for (int depth : {0, 2}) {
+    const int64_t n = 1000;
+    Tensor images = Tensor::zeros(Shape{n, 8, 8}, DType::kUInt8);
+    Tensor labels = Tensor::zeros(Shape{n}, DType::kUInt8);
+    Dataset dataset =
+        Dataset::from_tensors({images, labels})
+            .cast(0, DType::kFloat32, 1.0 / 255)
+            .map([](std::span<const Tensor> example) { example[0].data<float>()[0] = 1; })
+            .shuffle(3)
+            .repeat()
+            .batch(64)
+            .prefetch(depth);
+    // 40 batches of 64 cross two pass boundaries (1000 samples per pass).
+    EpochResult warm_up = counted_epoch(dataset, 0, /*stop_after=*/40);
+    EXPECT_EQ(warm_up.samples, 40 * 64);
+    EXPECT_EQ(warm_up.checksum, 40 * 64);  // every sample went through map
+    for (int64_t epoch = 1; epoch <= 2; ++epoch) {
+      EpochResult steady = counted_epoch(dataset, epoch, /*stop_after=*/40);
+      EXPECT_EQ(steady.allocations, 0) << "depth " << depth << " epoch " << epoch;
+      EXPECT_EQ(steady.storages, 0) << "depth " << depth << " epoch " << epoch;
+      EXPECT_EQ(steady.checksum, 40 * 64);
+    }
+  }
+}
+
 }  // namespace
 }  // namespace trainyard::data

@@ -10,59 +10,18 @@
 #include "core/error.h"
 #include "core/random.h"
 #include "data/fashion_mnist.h"
+#include "dataset_helpers.h"
 #include "test_files.h"
 
 namespace trainyard::data {
 namespace {
 
+using testing::epoch_batches;
 using testing::error_of;
-
-// Sample ids 0..n-1 as an int64 array, so every batch says which samples it holds.
-Tensor sample_ids(int64_t n) {
-  std::vector<int64_t> ids(static_cast<size_t>(n));
-  std::iota(ids.begin(), ids.end(), 0);
-  return Tensor::from_vector<int64_t>(Shape{n}, ids);
-}
-
-// The ids each batch of one epoch holds, batch by batch.
-std::vector<std::vector<int64_t>> epoch_batches(const Dataset& dataset, int64_t epoch,
-                                                size_t id_array = 0) {
-  std::vector<std::vector<int64_t>> batches;
-  auto iterator = dataset.begin_epoch(epoch);
-  Batch batch;
-  while (iterator.next(batch)) {
-    EXPECT_EQ(batch.index(), static_cast<int64_t>(batches.size()));
-    EXPECT_EQ(batch.epoch(), epoch);
-    EXPECT_EQ(batch[id_array].shape()[0], batch.num_samples());
-    batches.push_back(batch[id_array].to_vector<int64_t>());
-  }
-  EXPECT_EQ(static_cast<int64_t>(batches.size()), iterator.num_batches());
-  return batches;
-}
-
-std::vector<int64_t> flatten(const std::vector<std::vector<int64_t>>& batches) {
-  std::vector<int64_t> all;
-  for (const auto& batch : batches) all.insert(all.end(), batch.begin(), batch.end());
-  return all;
-}
-
-std::vector<int64_t> range(int64_t begin, int64_t end, int64_t step = 1) {
-  std::vector<int64_t> values;
-  for (int64_t i = begin; i < end; i += step) values.push_back(i);
-  return values;
-}
-
-// The documented order, computed here from RandomGenerator directly: Fisher–Yates from the
-// last position down with Philox stream (seed, epoch).
-std::vector<int64_t> reference_permutation(uint64_t seed, int64_t epoch, int64_t n) {
-  std::vector<int64_t> order = range(0, n);
-  RandomGenerator generator(seed, static_cast<uint64_t>(epoch));
-  for (int64_t i = n - 1; i > 0; --i) {
-    auto j = static_cast<int64_t>(generator.below(static_cast<uint64_t>(i + 1)));
-    std::swap(order[static_cast<size_t>(i)], order[static_cast<size_t>(j)]);
-  }
-  return order;
-}
+using testing::flatten;
+using testing::range;
+using testing::reference_permutation;
+using testing::sample_ids;
 
 TEST(DatasetTest, FromTensorsNeedsAgreeingSampleCounts) {
   Tensor images = Tensor::zeros(Shape{5, 2, 2}, DType::kUInt8);
@@ -222,7 +181,8 @@ TEST(DatasetTest, TakeSkipShardAndSplitSelectInStoredOrder) {
   EXPECT_THROW(all.shard(3, 3), ValueError);
   EXPECT_THROW(all.take(-1), ValueError);
   std::string message = error_of<ValueError>([&] { all.shuffle(1).take(3); });
-  EXPECT_NE(message.find("select samples before shuffle() and batch()"), std::string::npos);
+  EXPECT_NE(message.find("select samples before shuffle(), repeat() and batch()"),
+            std::string::npos);
   EXPECT_THROW(all.batch(2).skip(1), ValueError);
   EXPECT_THROW(all.batch(2).batch(2), ValueError);
   EXPECT_THROW(all.batch(0), ValueError);
