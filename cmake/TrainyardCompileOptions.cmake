@@ -16,7 +16,14 @@ endif()
 if(TRAINYARD_NATIVE)
   target_compile_options(trainyard_compile_options INTERFACE -march=native)
 endif()
-if(TRAINYARD_SANITIZE)
+if(TRAINYARD_FUZZ)
+  # Coverage instrumentation for libFuzzer in every library; the fuzz targets themselves link
+  # -fsanitize=fuzzer, which brings libFuzzer's main.
+  target_compile_options(trainyard_compile_options INTERFACE
+    -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer
+    -fno-sanitize-recover=undefined)
+  target_link_options(trainyard_compile_options INTERFACE -fsanitize=address,undefined)
+elseif(TRAINYARD_SANITIZE)
   target_compile_options(trainyard_compile_options INTERFACE
     -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
   target_link_options(trainyard_compile_options INTERFACE -fsanitize=address,undefined)

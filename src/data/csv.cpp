@@ -1,24 +1,31 @@
 #include "data/csv.h"
 
+#include <algorithm>
+#include <array>
 #include <charconv>
 #include <cstring>
 #include <string_view>
 
 #include "core/error.h"
 #include "data/file_source.h"
+#include "data/message_text.h"
 
 namespace trainyard::data {
 namespace {
 
 std::string read_text(ByteSource& source) {
+  // Reserve what an uncompressed input declares (capped: a huge file grows as it arrives),
+  // so the text is copied once, with no zero-filled slack.
+  constexpr uint64_t kMaxReserve = uint64_t{256} << 20;
   std::string text;
-  constexpr size_t kChunk = size_t{1} << 16;
+  if (auto remaining = source.remaining_bytes()) {
+    text.reserve(static_cast<size_t>(std::min(*remaining, kMaxReserve)));
+  }
+  std::array<char, size_t{1} << 16> chunk;
   for (;;) {
-    size_t old_size = text.size();
-    text.resize(old_size + kChunk);
-    size_t count = source.read_some(text.data() + old_size, kChunk);
-    text.resize(old_size + count);
+    size_t count = source.read_some(chunk.data(), chunk.size());
     if (count == 0) return text;
+    text.append(chunk.data(), count);
   }
 }
 
@@ -81,7 +88,7 @@ void split_fields(std::string_view line, char delimiter, const std::string& wher
   std::string message = where + ": column " + std::to_string(column) + ": ";
   if (!text.empty()) {
     message += '\'';
-    message.append(text);
+    message += detail::printable(text);
     message += "' ";
   }
   message += why;
@@ -108,6 +115,11 @@ float parse_number(std::string_view field, const std::string& where, size_t colu
 
 CsvTable read_csv(const std::string& path, const CsvOptions& options) {
   FileSource source(path);
+  return read_csv(source, options);
+}
+
+CsvTable read_csv(ByteSource& source, const CsvOptions& options) {
+  const std::string& path = source.name();
   std::string text = read_text(source);
   if (text.find('\0') != std::string::npos) {
     throw DataError(path + ": holds NUL bytes; not a text CSV file");

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/tensor.h"
+#include "data/byte_source.h"
 
 namespace trainyard::data {
 
@@ -28,5 +29,9 @@ struct CsvTable {
 // ("<path>:<line>: 3 fields, expected 4 as in line 1"), an unterminated quote, or a file
 // with no lines at all.
 CsvTable read_csv(const std::string& path, const CsvOptions& options = {});
+
+// The same from any byte stream (a MemorySource for bytes already in memory); errors name
+// source.name() where they name the path above.
+CsvTable read_csv(ByteSource& source, const CsvOptions& options = {});
 
 }  // namespace trainyard::data

@@ -12,6 +12,11 @@
 
 namespace trainyard::data {
 
+namespace detail {
+class RawInput;
+class StreamDecoder;
+}  // namespace detail
+
 class FileSource final : public ByteSource {
  public:
   // Opens `path`. Throws IOError naming the path and the OS reason when it cannot.
@@ -29,10 +34,9 @@ class FileSource final : public ByteSource {
   bool compressed() const;
 
  private:
-  struct State;
-
   std::string path_;
-  std::unique_ptr<State> state_;
+  std::unique_ptr<detail::RawInput> file_;
+  std::unique_ptr<detail::StreamDecoder> decoder_;
 };
 
 }  // namespace trainyard::data

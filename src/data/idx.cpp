@@ -66,6 +66,11 @@ std::string join_dims(const std::vector<int64_t>& dims) {
 
 Tensor read_idx(const std::string& path) {
   FileSource source(path);
+  return read_idx(source);
+}
+
+Tensor read_idx(ByteSource& source) {
+  const std::string& path = source.name();
   std::array<unsigned char, 4> magic{};
   size_t magic_count = read_up_to(source, magic.data(), magic.size());
   if (magic_count < magic.size()) {
@@ -98,6 +103,9 @@ Tensor read_idx(const std::string& path) {
   }
   std::vector<int64_t> dims;
   int64_t elements = 1;
+  // The product of the nonzero dims bounds every sub-shape's element count, so an empty
+  // array (one zero dim) cannot carry rows whose size overflows later arithmetic.
+  int64_t nonzero_elements = 1;
   for (int i = 0; i < rank; ++i) {
     auto dim = static_cast<int32_t>(big_endian_u32(dim_bytes.data() + 4 * i));
     if (dim < 0) {
@@ -105,13 +113,13 @@ Tensor read_idx(const std::string& path) {
                       std::to_string(dim) + ")");
     }
     dims.push_back(dim);
-    // Saturating product: both factors stay below 2^32, so the multiplication cannot overflow,
-    // and a later zero dimension still yields an empty tensor.
+    // Saturating products: both factors stay below 2^32, so no multiplication overflows.
     elements = std::min(elements * dim, kMaxIdxElements + 1);
+    if (dim != 0) nonzero_elements = std::min(nonzero_elements * dim, kMaxIdxElements + 1);
   }
-  if (elements > kMaxIdxElements) {
+  if (nonzero_elements > kMaxIdxElements) {
     throw DataError(path + ": absurd size: header declares " + join_dims(dims) +
-                    " elements, more than the limit of 2^31");
+                    "; its nonzero dimensions multiply to more than the limit of 2^31 elements");
   }
 
   auto declared_bytes = static_cast<uint64_t>(elements) * type->element_bytes;

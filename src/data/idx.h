@@ -6,6 +6,7 @@
 #include <string>
 
 #include "core/tensor.h"
+#include "data/byte_source.h"
 
 namespace trainyard::data {
 
@@ -18,5 +19,9 @@ inline constexpr int64_t kMaxIdxElements = int64_t{1} << 31;
 // the path and the fault for a bad magic, unknown type, rank 0 or above 8, a negative or
 // absurd size, truncated data, trailing bytes or a corrupt gzip stream.
 Tensor read_idx(const std::string& path);
+
+// The same from any byte stream (a MemorySource for bytes already in memory); errors name
+// source.name(). The stream must end with the data.
+Tensor read_idx(ByteSource& source);
 
 }  // namespace trainyard::data

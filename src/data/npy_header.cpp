@@ -5,6 +5,7 @@
 #include <optional>
 
 #include "core/error.h"
+#include "data/message_text.h"
 
 namespace trainyard::data {
 namespace {
@@ -55,7 +56,8 @@ class DictParser {
         if (shape) fail("key 'shape' appears twice");
         shape = parse_tuple();
       } else {
-        fail("unexpected key '" + key + "' (expected descr, fortran_order and shape)");
+        fail("unexpected key '" + detail::printable(key) +
+             "' (expected descr, fortran_order and shape)");
       }
       skip_space();
       if (peek() == ',') {
@@ -154,17 +156,26 @@ class DictParser {
     if (info == nullptr) {
       std::string why =
           !descr.empty() && descr[0] == '>' ? " (big-endian data is not supported)" : "";
-      fail("unsupported descr '" + descr + "'" + why + "; supported: <f4, <f8, <i4, <i8, |u1, |b1");
+      fail("unsupported descr '" + detail::printable(descr) + "'" + why +
+           "; supported: <f4, <f8, <i4, <i8, |u1, |b1");
     }
     header.dtype = info->dtype;
     uint64_t element_bytes = dtype_size(info->dtype);
-    uint64_t bytes = element_bytes;
+    // Checked over the nonzero dims, as NumPy does: an empty array (one zero dim) must not
+    // carry rows whose size overflows later arithmetic.
+    uint64_t nonzero_bytes = element_bytes;
+    bool empty = false;
     for (int64_t dim : shape) {
-      if (dim != 0 && bytes > kMaxDataBytes / static_cast<uint64_t>(dim)) {
+      if (dim == 0) {
+        empty = true;
+        continue;
+      }
+      if (nonzero_bytes > kMaxDataBytes / static_cast<uint64_t>(dim)) {
         fail("shape describes more than 2^62 bytes");
       }
-      bytes *= static_cast<uint64_t>(dim);
+      nonzero_bytes *= static_cast<uint64_t>(dim);
     }
+    uint64_t bytes = empty ? 0 : nonzero_bytes;
     header.shape = std::move(shape);
     header.data_bytes = bytes;
     return header;

@@ -3,13 +3,17 @@
 #include <archive.h>
 #include <archive_entry.h>
 
+#include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <memory>
+#include <span>
 #include <string_view>
 
 #include "core/error.h"
+#include "data/message_text.h"
 #include "data/npy_header.h"
 #include "data/payload.h"
 
@@ -66,35 +70,22 @@ std::string name_fault(std::string_view name) {
   return "";
 }
 
-}  // namespace
-
-std::map<std::string, Tensor> read_npz(const std::string& path, uint64_t max_total_bytes) {
-  // Open once ourselves so a missing file is an IOError with the OS's reason.
-  if (std::FILE* probe = std::fopen(path.c_str(), "rb")) {
-    std::fclose(probe);
-  } else {
-    throw IOError(path + ": cannot open: " + std::strerror(errno));
-  }
-  ArchivePointer handle(archive_read_new());
-  if (!handle) throw IOError(path + ": cannot start libarchive");
-  archive_read_support_format_zip(handle.get());
-  if (archive_read_open_filename(handle.get(), path.c_str(), 1 << 16) != ARCHIVE_OK) {
-    throw DataError(path + ": not a readable .npz (zip) archive: " + archive_message(handle.get()));
-  }
-
+// The members of an opened archive; `path` names it in errors. Shared by both read_npz
+// overloads, so a buffer is checked exactly as a file is.
+std::map<std::string, Tensor> read_members(archive* handle, const std::string& path,
+                                           uint64_t max_total_bytes) {
   std::map<std::string, Tensor> arrays;
   uint64_t total_bytes = 0;
   for (;;) {
     archive_entry* entry = nullptr;
-    int status = archive_read_next_header(handle.get(), &entry);
+    int status = archive_read_next_header(handle, &entry);
     if (status == ARCHIVE_EOF) break;
     if (status != ARCHIVE_OK && status != ARCHIVE_WARN) {
-      throw DataError(path +
-                      ": not a readable .npz (zip) archive: " + archive_message(handle.get()));
+      throw DataError(path + ": not a readable .npz (zip) archive: " + archive_message(handle));
     }
     const char* raw_name = archive_entry_pathname(entry);
     std::string member = raw_name != nullptr ? raw_name : "";
-    std::string where = path + ": member '" + member + "'";
+    std::string where = path + ": member '" + detail::printable(member, 256) + "'";
     if (std::string fault = name_fault(member); !fault.empty()) {
       throw DataError(where + ": unsafe member name (" + fault + ")");
     }
@@ -111,7 +102,7 @@ std::map<std::string, Tensor> read_npz(const std::string& path, uint64_t max_tot
     std::string key = member.substr(0, member.size() - kSuffix.size());
     if (arrays.count(key) != 0) throw DataError(where + ": the name appears twice");
 
-    MemberSource source(handle.get(), where);
+    MemberSource source(handle, where);
     NpyHeader header = read_npy_header(source);
     uint64_t header_bytes = source.consumed();
     if (header.data_bytes > max_total_bytes - total_bytes) {
@@ -130,6 +121,55 @@ std::map<std::string, Tensor> read_npz(const std::string& path, uint64_t max_tot
     arrays.emplace(key, bytes.view(0, Shape(header.shape), header.dtype));
   }
   return arrays;
+}
+
+ArchivePointer new_zip_reader(const std::string& path) {
+  ArchivePointer handle(archive_read_new());
+  if (!handle) throw IOError(path + ": cannot start libarchive");
+  // Seekable only: like numpy.load, trust the central directory at the end, so a zip cut
+  // short (no end-of-central-directory record) is refused rather than read from its local
+  // headers, which may disagree with the directory.
+  archive_read_support_format_zip_seekable(handle.get());
+  return handle;
+}
+
+// Why an archive would not open. libarchive's seekable reader does not recognise an empty
+// zip (a lone end-of-central-directory record at offset 0), so that case is named here.
+[[noreturn]] void throw_unreadable(archive* handle, const std::string& path,
+                                   std::span<const unsigned char> first_bytes) {
+  constexpr unsigned char kEmptyZip[] = {'P', 'K', 5, 6};
+  if (first_bytes.size() >= 4 && std::memcmp(first_bytes.data(), kEmptyZip, 4) == 0) {
+    throw DataError(path + ": an empty .npz (zip) archive: it holds no arrays");
+  }
+  throw DataError(path + ": not a readable .npz (zip) archive: " + archive_message(handle));
+}
+
+}  // namespace
+
+std::map<std::string, Tensor> read_npz(const std::string& path, uint64_t max_total_bytes) {
+  // Open once ourselves so a missing file is an IOError with the OS's reason.
+  std::array<unsigned char, 4> first_bytes{};
+  size_t first_count = 0;
+  if (std::FILE* probe = std::fopen(path.c_str(), "rb")) {
+    first_count = std::fread(first_bytes.data(), 1, first_bytes.size(), probe);
+    std::fclose(probe);
+  } else {
+    throw IOError(path + ": cannot open: " + std::strerror(errno));
+  }
+  ArchivePointer handle = new_zip_reader(path);
+  if (archive_read_open_filename(handle.get(), path.c_str(), 1 << 16) != ARCHIVE_OK) {
+    throw_unreadable(handle.get(), path, std::span(first_bytes.data(), first_count));
+  }
+  return read_members(handle.get(), path, max_total_bytes);
+}
+
+std::map<std::string, Tensor> read_npz(std::span<const unsigned char> bytes,
+                                       const std::string& name, uint64_t max_total_bytes) {
+  ArchivePointer handle = new_zip_reader(name);
+  if (archive_read_open_memory(handle.get(), bytes.data(), bytes.size()) != ARCHIVE_OK) {
+    throw_unreadable(handle.get(), name, bytes.first(std::min<size_t>(bytes.size(), 4)));
+  }
+  return read_members(handle.get(), name, max_total_bytes);
 }
 
 }  // namespace trainyard::data

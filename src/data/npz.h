@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <map>
+#include <span>
 #include <string>
 
 #include "core/tensor.h"
@@ -22,6 +23,12 @@ inline constexpr uint64_t kDefaultNpzByteLimit = uint64_t{16} << 30;
 // empty components, backslashes), a member that is not a regular .npy file, duplicate names,
 // encrypted members, a zip size that disagrees with the .npy header, or any read_npy fault.
 std::map<std::string, Tensor> read_npz(const std::string& path,
+                                       uint64_t max_total_bytes = kDefaultNpzByteLimit);
+
+// The same for an archive already in memory; `name` stands for the path in errors. The
+// bytes must stay alive and unchanged during the call.
+std::map<std::string, Tensor> read_npz(std::span<const unsigned char> bytes,
+                                       const std::string& name,
                                        uint64_t max_total_bytes = kDefaultNpzByteLimit);
 
 }  // namespace trainyard::data

@@ -11,7 +11,7 @@
 namespace trainyard::data {
 namespace {
 
-constexpr size_t kChunkBytes = size_t{16} << 20;
+constexpr uint64_t kMaxChunkBytes = uint64_t{16} << 20;
 // How far past the declared end we keep counting to report an exact size.
 constexpr uint64_t kTrailingCountLimit = uint64_t{64} << 20;
 
@@ -63,8 +63,10 @@ Tensor read_payload(ByteSource& source, uint64_t declared_bytes, const std::stri
   std::vector<std::unique_ptr<unsigned char[]>> chunks;
   std::vector<size_t> chunk_sizes;
   uint64_t total = 0;
+  uint64_t chunk_bytes = kDirectReadLimit;
   while (total < declared_bytes) {
-    size_t wanted = static_cast<size_t>(std::min<uint64_t>(kChunkBytes, declared_bytes - total));
+    size_t wanted = static_cast<size_t>(std::min<uint64_t>(chunk_bytes, declared_bytes - total));
+    chunk_bytes = std::min<uint64_t>(2 * chunk_bytes, kMaxChunkBytes);
     chunks.emplace_back(new unsigned char[wanted]);
     size_t count = read_up_to(source, chunks.back().get(), wanted);
     chunk_sizes.push_back(count);

@@ -11,9 +11,10 @@
 
 namespace trainyard::data {
 
-// Payloads up to this size are read straight into their final buffer; larger ones from a
-// source of unknown length arrive in chunks first.
-inline constexpr uint64_t kDirectReadLimit = uint64_t{64} << 20;
+// From a source of unknown length (gzip, a zip member), payloads up to this size are read
+// straight into their final buffer; larger ones arrive in chunks first, which double from
+// this size up to 16 MiB, so a hostile header over a short stream costs at most a chunk.
+inline constexpr uint64_t kDirectReadLimit = uint64_t{1} << 20;
 
 // Reads exactly `declared_bytes` bytes, which must be the rest of `source`, into a new
 // uint8 tensor of shape [declared_bytes]. Throws DataError "<source>: truncated: <declaration>,
