@@ -67,6 +67,13 @@ double Optimizer::learning_rate() const {
   return static_cast<double>(static_cast<float>((*schedule_)(iterations_)));
 }
 
+void Optimizer::set_iterations(int64_t iterations) {
+  if (iterations < 0) {
+    throw ValueError(name_ + ": iterations must be >= 0, got " + std::to_string(iterations));
+  }
+  iterations_ = iterations;
+}
+
 void Optimizer::set_learning_rate(double learning_rate) {
   if (schedule_) {
     throw ValueError(name_ + ": the learning rate follows a " + schedule_->class_name() +

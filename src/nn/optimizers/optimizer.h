@@ -33,6 +33,10 @@ class Optimizer {
 
   const std::string& name() const { return name_; }
   int64_t iterations() const { return iterations_; }
+  // Sets the update count, as restoring a saved optimizer does (Keras's
+  // optimizer.iterations.assign); schedules and bias corrections continue from it. Throws
+  // ValueError when negative.
+  void set_iterations(int64_t iterations);
   // The rate the next update uses: the schedule at iterations() when there is one.
   double learning_rate() const;
   // Replaces a constant learning rate (stored as float32, as Keras's variable is). Throws
