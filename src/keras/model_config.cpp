@@ -828,6 +828,26 @@ Json sequential_json(const Sequential& model) {
 // ---------------------------------------------------------------------------------------
 // compile_config.
 
+// clipnorm, global_clipnorm and clipvalue of an optimizer config. Keras clips only when a
+// value is set and above zero, so null, 0 and negative values all mean "no clipping".
+nn::ClipOptions read_clip_options(ConfigObject& config) {
+  auto positive = [&](const char* key) -> std::optional<double> {
+    std::optional<double> value = config.number(key);
+    if (value && *value > 0) return value;
+    return std::nullopt;
+  };
+  return nn::ClipOptions{.clipnorm = positive("clipnorm"),
+                         .clipvalue = positive("clipvalue"),
+                         .global_clipnorm = positive("global_clipnorm")};
+}
+
+template <typename Options>
+void set_clip_options(Options& options, const nn::ClipOptions& clip) {
+  options.clipnorm = clip.clipnorm;
+  options.clipvalue = clip.clipvalue;
+  options.global_clipnorm = clip.global_clipnorm;
+}
+
 nn::OptimizerPtr read_optimizer(const Json& value) {
   if (value.is_string()) {
     try {
@@ -853,6 +873,7 @@ nn::OptimizerPtr read_optimizer(const Json& value) {
   std::optional<double> learning_rate;
   if (learning_rate_value) learning_rate = learning_rate_value->get<double>();
   double weight_decay = config.number("weight_decay").value_or(0.0);
+  nn::ClipOptions clip = read_clip_options(config);
   // Options that change nothing unless set; null passes finish().
   config.require_default("use_ema", false);
   config.ignore("ema_momentum");  // used only with use_ema
@@ -868,6 +889,7 @@ nn::OptimizerPtr read_optimizer(const Json& value) {
     options.nesterov = config.boolean("nesterov").value_or(false);
     options.weight_decay = weight_decay;
     config.finish();
+    set_clip_options(options, clip);
     optimizer = std::make_shared<nn::Sgd>(options);
   } else if (class_name == "Adam" || class_name == "AdamW") {
     nn::AdamOptions options{.name = name};
@@ -877,13 +899,21 @@ nn::OptimizerPtr read_optimizer(const Json& value) {
     options.epsilon = config.number("epsilon").value_or(1e-7);
     options.amsgrad = config.boolean("amsgrad").value_or(false);
     config.finish();
+    set_clip_options(options, clip);
     if (class_name == "Adam") {
       options.weight_decay = weight_decay;
       optimizer = std::make_shared<nn::Adam>(options);
     } else {
-      optimizer = std::make_shared<nn::AdamW>(nn::AdamWOptions{
-          options.learning_rate, options.beta_1, options.beta_2, options.epsilon, options.amsgrad,
-          config_value && config_value->contains("weight_decay") ? weight_decay : 0.004, name});
+      nn::AdamWOptions adamw{
+          options.learning_rate,
+          options.beta_1,
+          options.beta_2,
+          options.epsilon,
+          options.amsgrad,
+          config_value && config_value->contains("weight_decay") ? weight_decay : 0.004,
+          name};
+      set_clip_options(adamw, clip);
+      optimizer = std::make_shared<nn::AdamW>(adamw);
     }
   } else if (class_name == "RMSprop") {
     nn::RmspropOptions options{.name = name};
@@ -894,6 +924,7 @@ nn::OptimizerPtr read_optimizer(const Json& value) {
     options.centered = config.boolean("centered").value_or(false);
     options.weight_decay = weight_decay;
     config.finish();
+    set_clip_options(options, clip);
     optimizer = std::make_shared<nn::Rmsprop>(options);
   } else {
     throw ValueError("compile_config: optimizer class " + brief(class_name) +
@@ -978,7 +1009,12 @@ Json optimizer_json(const nn::Optimizer& optimizer) {
   bool adamw = dynamic_cast<const nn::AdamW*>(&optimizer) != nullptr;
   config["weight_decay"] =
       optimizer.weight_decay() == 0.0 && !adamw ? Json(nullptr) : Json(optimizer.weight_decay());
-  for (const char* key : {"clipnorm", "global_clipnorm", "clipvalue"}) config[key] = nullptr;
+  auto clip_json = [](const std::optional<double>& value) {
+    return value ? Json(*value) : Json(nullptr);
+  };
+  config["clipnorm"] = clip_json(optimizer.clipnorm());
+  config["global_clipnorm"] = clip_json(optimizer.global_clipnorm());
+  config["clipvalue"] = clip_json(optimizer.clipvalue());
   config["use_ema"] = false;
   config["ema_momentum"] = 0.99;
   config["ema_overwrite_frequency"] = nullptr;
