@@ -1,0 +1,180 @@
+#include "keras/saving/weights_file.h"
+
+#include <algorithm>
+#include <iostream>
+#include <set>
+
+#include "core/error.h"
+#include "keras/model.h"
+#include "keras/saving/atomic_file.h"
+#include "keras/saving/h5_file.h"
+#include "keras/saving/weights_layout.h"
+
+namespace trainyard::keras {
+namespace {
+
+using saving::H5DatasetInfo;
+using saving::H5File;
+using saving::WeightEntry;
+using saving::WeightGroup;
+
+bool ends_with(const std::string& text, const std::string& suffix) {
+  return text.size() >= suffix.size() &&
+         text.compare(text.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+void require_built(const Model& model, const char* function) {
+  if (!model.built()) {
+    throw ValueError(std::string(function) + ": model '" + model.name() +
+                     "' is not built yet; build it (build(), fit() or predict()) first");
+  }
+}
+
+std::string spell(std::optional<DType> dtype, const std::string& type_name,
+                  const std::vector<int64_t>& dims) {
+  return (dtype ? std::string(dtype_name(*dtype)) : type_name) + " " + Shape(dims).to_string();
+}
+
+// A dataset that passed every check, waiting to be read.
+struct StagedRead {
+  std::string dataset;
+  const WeightEntry* entry;
+  Tensor buffer;
+};
+
+// Checks every group of `groups` against the file, appending one line per mismatch to
+// `problems`; returns the reads to do when there are none.
+std::vector<StagedRead> plan_reads(const H5File& file, const std::vector<WeightGroup>& groups,
+                                   std::vector<std::string>& problems) {
+  std::vector<StagedRead> reads;
+  for (const WeightGroup& group : groups) {
+    std::string vars = group.path + "/vars";
+    if (!file.is_group(vars)) {
+      if (!group.entries.empty()) {
+        problems.push_back(group.owner + ": not in the file (no group '" + vars + "')");
+      }
+      continue;
+    }
+    size_t in_file = file.children(vars).size();
+    if (in_file != group.entries.size()) {
+      problems.push_back(group.owner + ": the model has " + std::to_string(group.entries.size()) +
+                         " variables, the file has " + std::to_string(in_file) + " in '" + vars +
+                         "'");
+    }
+    for (size_t i = 0; i < group.entries.size(); ++i) {
+      const WeightEntry& entry = group.entries[i];
+      std::string dataset = vars + "/" + std::to_string(i);
+      std::string label = group.owner + " variable '" + entry.variable + "'";
+      if (!file.is_dataset(dataset)) {
+        problems.push_back(label + ": not in the file (no dataset '" + dataset + "')");
+        continue;
+      }
+      H5DatasetInfo info = file.inspect(dataset);
+      const Tensor& value = entry.value;
+      if (info.dims != value.shape().dims() || info.dtype != value.dtype()) {
+        problems.push_back(label + " ('" + dataset + "'): expected " +
+                           spell(value.dtype(), "", value.shape().dims()) + ", the file has " +
+                           spell(info.dtype, info.type_name, info.dims));
+        continue;
+      }
+      reads.push_back({dataset, &entry, Tensor()});
+    }
+  }
+  return reads;
+}
+
+// Layer groups in the file that hold variables but match no layer of the model.
+void find_extra_layers(const H5File& file, const std::vector<WeightGroup>& groups,
+                       std::vector<std::string>& problems) {
+  if (!file.is_group("layers")) return;
+  std::set<std::string> expected;
+  for (const WeightGroup& group : groups) expected.insert(group.path);
+  for (const std::string& name : file.children("layers")) {
+    std::string path = "layers/" + name;
+    if (expected.count(path)) continue;
+    std::string vars = path + "/vars";
+    if (file.is_group(vars) && !file.children(vars).empty()) {
+      problems.push_back("the file has variables for a layer at '" + path +
+                         "' that the model does not have");
+    }
+  }
+}
+
+}  // namespace
+
+void save_weights(const Model& model, const std::string& path, const SaveWeightsOptions& options) {
+  if (!ends_with(path, ".weights.h5")) {
+    throw ValueError("save_weights: the filename must end in `.weights.h5`, got '" + path + "'");
+  }
+  require_built(model, "save_weights");
+  std::vector<WeightGroup> groups = saving::layer_groups(model);
+  if (options.include_optimizer && model.compiled() && model.optimizer().built()) {
+    groups.push_back(saving::optimizer_group(model));
+  }
+  saving::write_file_atomically(path, [&](const std::string& temporary) {
+    H5File file = H5File::create(temporary);
+    // Keras saves the model's own (empty) variables first, then its layers, then the rest.
+    file.create_group("vars");
+    file.set_string_attribute("vars", "name", model.name());
+    for (const WeightGroup& group : groups) {
+      std::string vars = group.path + "/vars";
+      file.create_group(vars);
+      file.set_string_attribute(vars, "name", group.name);
+      for (size_t i = 0; i < group.entries.size(); ++i) {
+        file.write_dataset(vars + "/" + std::to_string(i), group.entries[i].value);
+      }
+    }
+    for (const auto& [name, value] : options.root_attributes) {
+      file.set_int_attribute(".", name, value);
+    }
+    file.close();
+  });
+}
+
+LoadWeightsResult load_weights(Model& model, const std::string& path) {
+  require_built(model, "load_weights");
+  H5File file = H5File::open_read_only(path);
+  std::vector<WeightGroup> groups = saving::layer_groups(model);
+  const size_t layer_group_count = groups.size();
+  LoadWeightsResult result;
+  bool file_has_optimizer =
+      file.is_group("optimizer/vars") && !file.children("optimizer/vars").empty();
+  if (file_has_optimizer && model.compiled()) {
+    if (model.optimizer().built()) {
+      groups.push_back(saving::optimizer_group(model));
+      result.optimizer_loaded = true;
+    } else {
+      std::cerr << "load_weights: skipping the optimizer state in '" << path
+                << "': the optimizer of model '" << model.name()
+                << "' is not built yet (fit() or train_on_batch() builds it)\n";
+    }
+  }
+
+  std::vector<std::string> problems;
+  std::vector<StagedRead> reads = plan_reads(file, groups, problems);
+  find_extra_layers(
+      file, std::vector<WeightGroup>(groups.begin(), groups.begin() + layer_group_count), problems);
+  if (!problems.empty()) {
+    std::string message = "load_weights: '" + path + "' does not fit model '" + model.name() +
+                          "' (" + std::to_string(problems.size()) + " mismatch" +
+                          (problems.size() == 1 ? "" : "es") + "):";
+    for (const std::string& problem : problems) message += "\n  " + problem;
+    throw ShapeError(message);
+  }
+
+  // Read everything before changing anything, so a bad file leaves the model as it was.
+  for (StagedRead& read : reads) {
+    read.buffer = Tensor::zeros(read.entry->value.shape(), read.entry->value.dtype());
+    file.read_dataset(read.dataset, read.buffer);
+    if (read.entry->problem) {
+      std::string problem = read.entry->problem(read.buffer);
+      if (!problem.empty()) {
+        throw DataError("load_weights: '" + path + "' dataset '" + read.dataset + "': " + problem);
+      }
+    }
+  }
+  for (const StagedRead& read : reads) read.entry->assign(read.buffer);
+  return result;
+}
+
+}  // namespace trainyard::keras
