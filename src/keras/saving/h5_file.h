@@ -1,7 +1,8 @@
 // H5File: the few HDF5 operations Keras's weights files need, over the HDF5 C API, with
 // every handle owned and every failure turned into an exception that names the file, the
 // object and HDF5's own reason. HDF5's habit of printing its error stack is switched off
-// around each call. Thread safety: one File per thread (the HDF5 library serialises calls).
+// around each call. Thread safety: one File per thread; trainyard's calls into HDF5 take
+// turns under one process-wide lock.
 #pragma once
 
 #include <hdf5.h>

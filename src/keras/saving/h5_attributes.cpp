@@ -1,0 +1,103 @@
+// H5File's attributes: the "name" strings Keras puts on each "vars" group and the integer
+// records trainyard adds at the root.
+#include "core/error.h"
+#include "keras/saving/h5_errors.h"
+#include "keras/saving/h5_file.h"
+
+namespace trainyard::keras::saving {
+
+void H5File::set_string_attribute(const std::string& object_path, const std::string& name,
+                                  const std::string& value) {
+  QuietErrors quiet;
+  H5Handle object = open_object(object_path, "object");
+  H5Handle type(H5Tcopy(H5T_C_S1), H5Tclose);
+  H5Handle space(H5Screate(H5S_SCALAR), H5Sclose);
+  bool ok = type.valid() && space.valid() && H5Tset_size(type.get(), H5T_VARIABLE) >= 0 &&
+            H5Tset_cset(type.get(), H5T_CSET_UTF8) >= 0;
+  H5Handle attribute;
+  if (ok) {
+    attribute = H5Handle(
+        H5Acreate2(object.get(), name.c_str(), type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT),
+        H5Aclose);
+  }
+  const char* text = value.c_str();
+  if (!attribute.valid() || H5Awrite(attribute.get(), type.get(), &text) < 0) {
+    throw IOError("cannot write attribute '" + name + "' of " + where(object_path) + " (" +
+                  hdf5_reason() + ")");
+  }
+}
+
+void H5File::set_int_attribute(const std::string& object_path, const std::string& name,
+                               int64_t value) {
+  QuietErrors quiet;
+  H5Handle object = open_object(object_path, "object");
+  H5Handle space(H5Screate(H5S_SCALAR), H5Sclose);
+  H5Handle attribute;
+  if (space.valid()) {
+    attribute = H5Handle(H5Acreate2(object.get(), name.c_str(), H5T_STD_I64LE, space.get(),
+                                    H5P_DEFAULT, H5P_DEFAULT),
+                         H5Aclose);
+  }
+  if (!attribute.valid() || H5Awrite(attribute.get(), H5T_NATIVE_INT64, &value) < 0) {
+    throw IOError("cannot write attribute '" + name + "' of " + where(object_path) + " (" +
+                  hdf5_reason() + ")");
+  }
+}
+
+std::optional<std::string> H5File::string_attribute(const std::string& object_path,
+                                                    const std::string& name) const {
+  QuietErrors quiet;
+  htri_t exists = H5Aexists_by_name(file_.get(), object_path.c_str(), name.c_str(), H5P_DEFAULT);
+  if (exists < 0) {
+    throw DataError("cannot look up attribute '" + name + "' of " + where(object_path) + " (" +
+                    hdf5_reason() + ")");
+  }
+  if (exists == 0) return std::nullopt;
+  H5Handle attribute(
+      H5Aopen_by_name(file_.get(), object_path.c_str(), name.c_str(), H5P_DEFAULT, H5P_DEFAULT),
+      H5Aclose);
+  H5Handle type(attribute.valid() ? H5Aget_type(attribute.get()) : -1, H5Tclose);
+  H5Handle space(attribute.valid() ? H5Aget_space(attribute.get()) : -1, H5Sclose);
+  if (!type.valid() || !space.valid() || H5Tget_class(type.get()) != H5T_STRING ||
+      H5Tis_variable_str(type.get()) <= 0 || H5Sget_simple_extent_npoints(space.get()) != 1) {
+    throw DataError("attribute '" + name + "' of " + where(object_path) +
+                    " is not a single variable-length string");
+  }
+  char* text = nullptr;
+  if (H5Aread(attribute.get(), type.get(), &text) < 0) {
+    throw DataError("cannot read attribute '" + name + "' of " + where(object_path) + " (" +
+                    hdf5_reason() + ")");
+  }
+  std::string value = text ? text : "";
+  H5free_memory(text);
+  return value;
+}
+
+std::optional<int64_t> H5File::int_attribute(const std::string& object_path,
+                                             const std::string& name) const {
+  QuietErrors quiet;
+  htri_t exists = H5Aexists_by_name(file_.get(), object_path.c_str(), name.c_str(), H5P_DEFAULT);
+  if (exists < 0) {
+    throw DataError("cannot look up attribute '" + name + "' of " + where(object_path) + " (" +
+                    hdf5_reason() + ")");
+  }
+  if (exists == 0) return std::nullopt;
+  H5Handle attribute(
+      H5Aopen_by_name(file_.get(), object_path.c_str(), name.c_str(), H5P_DEFAULT, H5P_DEFAULT),
+      H5Aclose);
+  H5Handle type(attribute.valid() ? H5Aget_type(attribute.get()) : -1, H5Tclose);
+  H5Handle space(attribute.valid() ? H5Aget_space(attribute.get()) : -1, H5Sclose);
+  if (!type.valid() || !space.valid() || H5Tget_class(type.get()) != H5T_INTEGER ||
+      H5Sget_simple_extent_npoints(space.get()) != 1) {
+    throw DataError("attribute '" + name + "' of " + where(object_path) +
+                    " is not a single integer");
+  }
+  int64_t value = 0;
+  if (H5Aread(attribute.get(), H5T_NATIVE_INT64, &value) < 0) {
+    throw DataError("cannot read attribute '" + name + "' of " + where(object_path) + " (" +
+                    hdf5_reason() + ")");
+  }
+  return value;
+}
+
+}  // namespace trainyard::keras::saving
