@@ -1,10 +1,13 @@
-// 2-D convolution, channels_last, by im2col + the parallel GEMM: each chunk of samples is
-// unrolled into a patch matrix [rows = samples * OH * OW, K = KH * KW * C] (kept to a few MiB
-// so it stays in cache while the GEMM consumes it) and multiplied by the HWIO kernel viewed
-// as [K, F]. A 1x1 kernel with stride 1 and no padding uses the input as the patch matrix.
+// 2-D convolution, channels_last. Most windows go to the direct kernels (conv_direct.h), which
+// read the input in place. The rest, and every 1x1 stride-1 unpadded kernel, use im2col + the
+// parallel GEMM: each chunk of samples is unrolled into a patch matrix [rows = samples * OH *
+// OW, K = KH * KW * C] (kept to a few MiB so it stays in cache while the GEMM consumes it) and
+// multiplied by the HWIO kernel viewed as [K, F]. A 1x1 kernel with stride 1 and no padding
+// uses the input as the patch matrix.
 #include <algorithm>
 #include <cstring>
 
+#include "backend/cpu/conv_direct.h"
 #include "backend/cpu/cpu_backend.h"
 #include "backend/cpu/cpu_common.h"
 #include "backend/cpu/gemm.h"
@@ -118,6 +121,11 @@ void CpuBackend::conv2d_forward(const Window2d& window, const Tensor& x, const T
     ConvDims dims = conv_dims(window, kernel.shape()[3]);
     const T* input = x.data<T>();
     T* output = y.data<T>();
+    if (cpu::direct_forward_suits(window, dims.filters)) {
+      cpu::direct_conv_forward<T>(window, input, kernel.data<T>(), dims.filters, output, false,
+                                  conv_scratch_);
+      return;
+    }
     int64_t chunk = dims.direct ? window.batch : samples_per_chunk(dims, sizeof(T));
     for (int64_t first = 0; first < window.batch; first += chunk) {
       int64_t count = std::min(chunk, window.batch - first);
@@ -146,6 +154,11 @@ void CpuBackend::conv2d_backward_kernel(const Window2d& window, const Tensor& x,
     ConvDims dims = conv_dims(window, kernel_grad.shape()[3]);
     const T* input = x.data<T>();
     const T* dy = y_grad.data<T>();
+    if (cpu::direct_backward_kernel_suits(window)) {
+      cpu::direct_conv_backward_kernel<T>(window, input, dy, dims.filters, kernel_grad.data<T>(),
+                                          accumulate, conv_scratch_);
+      return;
+    }
     int64_t chunk = dims.direct ? window.batch : samples_per_chunk(dims, sizeof(T));
     for (int64_t first = 0; first < window.batch; first += chunk) {
       int64_t count = std::min(chunk, window.batch - first);
@@ -175,6 +188,11 @@ void CpuBackend::conv2d_backward_input(const Window2d& window, const Tensor& y_g
     ConvDims dims = conv_dims(window, kernel.shape()[3]);
     const T* dy = y_grad.data<T>();
     T* dx = x_grad.data<T>();
+    if (cpu::direct_backward_input_suits(window, dims.filters)) {
+      cpu::direct_conv_backward_input<T>(window, dy, kernel.data<T>(), dims.filters, dx, accumulate,
+                                         conv_scratch_);
+      return;
+    }
     if (dims.direct) {
       // dx [N*H*W, C] (+)= dy [rows, F] @ kernel^T [F, C]
       cpu::parallel_gemm<T>(false, true, window.batch * dims.rows_per_sample, dims.depth,

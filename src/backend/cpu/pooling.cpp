@@ -1,5 +1,6 @@
 // Max and average pooling, channels_last. Each output position reduces its window over the
-// contiguous channels, so the inner loops vectorise; samples run in parallel.
+// contiguous channels, so the inner loops vectorise; samples run in parallel. Max pooling's
+// backward finds each window's first maximum again by comparing x with y, channel-wise.
 #include <algorithm>
 #include <limits>
 
@@ -61,42 +62,105 @@ void pool_forward(PoolKind kind, const Window2d& w, const T* x, T* y) {
   });
 }
 
+// Whether input index i (along one axis) lies under some window: windows start at
+// o * stride - pad for o in [0, out) and cover `size` positions.
+bool covered(int64_t i, int64_t pad, int64_t stride, int64_t size, int64_t out) {
+  int64_t shifted = i + pad;
+  if (shifted < 0) return false;
+  int64_t last = std::min(out - 1, shifted / stride);
+  return last >= 0 && shifted - last * stride < size;
+}
+
+// Channels routed per pass: the gradients still to route stay on the stack.
+constexpr int64_t kChannelBlock = 256;
+
+// One sample's x_grad for max pooling: each channel's gradient goes to the window's first
+// maximum. `add` adds into x_grad (overlapping windows, or accumulate); otherwise every
+// position under a window is overwritten, with 0 where it is not the first maximum.
 template <typename T>
-void pool_backward(PoolKind kind, const Window2d& w, const T* x, const T* y, const T* dy, T* dx) {
+void max_backward_sample(const Window2d& w, int64_t n, const T* x, const T* y, const T* dy, T* dx,
+                         bool add) {
   const int64_t c = w.channels;
-  parallel_range(w.batch, 1, [&](int64_t begin, int64_t end) {
-    for (int64_t n = begin; n < end; ++n) {
-      for (int64_t oh = 0; oh < w.out_height; ++oh) {
-        for (int64_t ow = 0; ow < w.out_width; ++ow) {
-          Span span = window_span(w, oh, ow);
-          int64_t out_index = ((n * w.out_height + oh) * w.out_width + ow) * c;
-          const T* grad = dy + out_index;
-          if (kind == PoolKind::kAverage) {
-            T count = static_cast<T>((span.h_end - span.h_begin) * (span.w_end - span.w_begin));
-            for (int64_t ih = span.h_begin; ih < span.h_end; ++ih) {
-              for (int64_t iw = span.w_begin; iw < span.w_end; ++iw) {
-                T* in_grad = dx + ((n * w.in_height + ih) * w.in_width + iw) * c;
-                for (int64_t j = 0; j < c; ++j) in_grad[j] += grad[j] / count;
-              }
-            }
-            continue;
-          }
-          // Each channel's gradient goes to the first position holding the maximum.
-          const T* best = y + out_index;
-          for (int64_t j = 0; j < c; ++j) {
-            bool routed = false;
-            for (int64_t ih = span.h_begin; ih < span.h_end && !routed; ++ih) {
-              for (int64_t iw = span.w_begin; iw < span.w_end && !routed; ++iw) {
-                int64_t index = ((n * w.in_height + ih) * w.in_width + iw) * c + j;
-                if (x[index] == best[j]) {
-                  dx[index] += grad[j];
-                  routed = true;
-                }
-              }
+  for (int64_t oh = 0; oh < w.out_height; ++oh) {
+    for (int64_t ow = 0; ow < w.out_width; ++ow) {
+      Span span = window_span(w, oh, ow);
+      int64_t out_index = ((n * w.out_height + oh) * w.out_width + ow) * c;
+      for (int64_t first = 0; first < c; first += kChannelBlock) {
+        const int64_t count = std::min(kChannelBlock, c - first);
+        const T* best = y + out_index + first;
+        // What is left to route: a channel's gradient becomes 0 once its first maximum took it.
+        T left[kChannelBlock];
+        std::copy(dy + out_index + first, dy + out_index + first + count, left);
+        for (int64_t ih = span.h_begin; ih < span.h_end; ++ih) {
+          for (int64_t iw = span.w_begin; iw < span.w_end; ++iw) {
+            int64_t index = ((n * w.in_height + ih) * w.in_width + iw) * c + first;
+            const T* in = x + index;
+            T* out = dx + index;
+            for (int64_t j = 0; j < count; ++j) {
+              bool hit = in[j] == best[j];
+              T routed = hit ? left[j] : T(0);
+              left[j] = hit ? T(0) : left[j];
+              out[j] = add ? out[j] + routed : routed;
             }
           }
         }
       }
+    }
+  }
+}
+
+// One sample's x_grad (+)= the mean's gradient spread evenly over each window's real elements.
+template <typename T>
+void average_backward_sample(const Window2d& w, int64_t n, const T* dy, T* dx) {
+  const int64_t c = w.channels;
+  for (int64_t oh = 0; oh < w.out_height; ++oh) {
+    for (int64_t ow = 0; ow < w.out_width; ++ow) {
+      Span span = window_span(w, oh, ow);
+      const T* grad = dy + ((n * w.out_height + oh) * w.out_width + ow) * c;
+      T count = static_cast<T>((span.h_end - span.h_begin) * (span.w_end - span.w_begin));
+      for (int64_t ih = span.h_begin; ih < span.h_end; ++ih) {
+        for (int64_t iw = span.w_begin; iw < span.w_end; ++iw) {
+          T* in_grad = dx + ((n * w.in_height + ih) * w.in_width + iw) * c;
+          for (int64_t j = 0; j < c; ++j) in_grad[j] += grad[j] / count;
+        }
+      }
+    }
+  }
+}
+
+// Zeroes one sample's x_grad positions that no window covers.
+template <typename T>
+void zero_uncovered(const Window2d& w, int64_t n, T* dx) {
+  const int64_t c = w.channels;
+  for (int64_t ih = 0; ih < w.in_height; ++ih) {
+    T* row = dx + (n * w.in_height + ih) * w.in_width * c;
+    bool row_covered = covered(ih, w.pad_top, w.stride_height, w.window_height, w.out_height);
+    for (int64_t iw = 0; iw < w.in_width; ++iw) {
+      if (!row_covered || !covered(iw, w.pad_left, w.stride_width, w.window_width, w.out_width)) {
+        std::fill(row + iw * c, row + (iw + 1) * c, T(0));
+      }
+    }
+  }
+}
+
+// Samples own disjoint parts of x_grad, so they run in parallel. Max pooling over windows that
+// do not overlap writes each covered position once and zeroes only the others; overlapping
+// windows, and average pooling, zero the sample first and add.
+template <typename T>
+void pool_backward(PoolKind kind, const Window2d& w, const T* x, const T* y, const T* dy, T* dx,
+                   bool accumulate) {
+  const bool overlapping = w.stride_height < w.window_height || w.stride_width < w.window_width;
+  const bool route_once = kind == PoolKind::kMax && !overlapping;
+  const int64_t plane = w.in_height * w.in_width * w.channels;
+  parallel_range(w.batch, 1, [&](int64_t begin, int64_t end) {
+    for (int64_t n = begin; n < end; ++n) {
+      if (!accumulate && !route_once) std::fill(dx + n * plane, dx + (n + 1) * plane, T(0));
+      if (kind == PoolKind::kAverage) {
+        average_backward_sample(w, n, dy, dx);
+        continue;
+      }
+      max_backward_sample(w, n, x, y, dy, dx, accumulate || !route_once);
+      if (!accumulate && route_once) zero_uncovered(w, n, dx);
     }
   });
 }
@@ -120,9 +184,8 @@ void CpuBackend::pool2d_backward(PoolKind kind, const Window2d& window, const Te
   check_shapes("pool2d_backward", window, x_grad, y_grad);
   cpu::dispatch_float(x.dtype(), "pool2d_backward", [&](auto zero) {
     using T = decltype(zero);
-    T* dx = x_grad.data<T>();
-    if (!accumulate) std::fill(dx, dx + x_grad.num_elements(), T(0));
-    pool_backward<T>(kind, window, x.data<T>(), y.data<T>(), y_grad.data<T>(), dx);
+    pool_backward<T>(kind, window, x.data<T>(), y.data<T>(), y_grad.data<T>(), x_grad.data<T>(),
+                     accumulate);
   });
 }
 

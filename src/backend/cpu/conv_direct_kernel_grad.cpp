@@ -1,0 +1,231 @@
+// Direct convolution, kernel gradient. A tile is up to 12 consecutive rows q = (kh, kw, c) of
+// kernel_grad [K, F] times up to 4 vectors of filters, accumulated in registers over a block of
+// output pixels: per pixel, the tile loads y_grad's filters once and broadcasts the input under
+// each of its taps. A padded window first copies x into a zero-bordered buffer, so every tap of
+// every output pixel is in bounds.
+#include <algorithm>
+
+#include "backend/cpu/conv_direct.h"
+#include "backend/cpu/simd.h"
+#include "core/error.h"
+#include "core/thread_pool.h"
+
+namespace trainyard::backend::cpu {
+namespace {
+
+using simd::kLanes;
+using simd::Vec;
+
+constexpr int kMaxBlockVectors = 4;
+constexpr int kMaxTileTaps = 12;
+// At most this many partial sums; each covers at least kChunkMultiplyAdds of work.
+constexpr int64_t kMaxChunks = 8;
+constexpr int64_t kChunkMultiplyAdds = int64_t{1} << 20;
+// y_grad bytes of one block of pixels, sized so the block and its inputs stay in L2 while
+// every tile passes over it.
+constexpr int64_t kPixelBlockBytes = int64_t{64} << 10;
+
+constexpr int max_tile_taps(int vectors) {
+  return std::min(kMaxTileTaps, simd::kMaxAccumulators / vectors);
+}
+
+template <typename T>
+struct KernelGradTile {
+  const T* x;       // [N, Hp, Wp, C], padded when the window pads
+  const T* y_grad;  // [N * OH * OW, y_grad_stride], at the block's first filter
+  int64_t y_grad_stride;
+  const int64_t* offsets;      // per tap of the tile: its input's offset from tap (0, 0, 0)
+  int64_t row_begin, row_end;  // output rows n * OH + oh
+  int64_t out_height, out_width;
+  int64_t sample_step;  // Hp * Wp * C
+  int64_t row_step;     // stride_h * Wp * C
+  int64_t pixel_step;   // stride_w * C
+  T* partial;           // [K, partial_stride], at the tile's first tap and the block's first filter
+  int64_t partial_stride;
+};
+
+template <typename T, int kTaps, int kVectors>
+void kernel_grad_tile(const KernelGradTile<T>& t) {
+  constexpr int64_t lanes = kLanes<T>;
+  Vec<T> acc[kTaps][kVectors];
+  int64_t offsets[kTaps];
+  for (int j = 0; j < kTaps; ++j) {
+    offsets[j] = t.offsets[j];
+    for (int v = 0; v < kVectors; ++v)
+      acc[j][v] = simd::load(t.partial + j * t.partial_stride + v * lanes);
+  }
+  for (int64_t row = t.row_begin; row < t.row_end; ++row) {
+    int64_t n = row / t.out_height, oh = row % t.out_height;
+    const T* input = t.x + n * t.sample_step + oh * t.row_step;
+    const T* grad = t.y_grad + row * t.out_width * t.y_grad_stride;
+    for (int64_t ow = 0; ow < t.out_width; ++ow, input += t.pixel_step, grad += t.y_grad_stride) {
+      Vec<T> g[kVectors];
+#pragma GCC unroll 4
+      for (int v = 0; v < kVectors; ++v) g[v] = simd::load(grad + v * lanes);
+#pragma GCC unroll 12
+      for (int j = 0; j < kTaps; ++j) {
+        T value = input[offsets[j]];
+#pragma GCC unroll 4
+        for (int v = 0; v < kVectors; ++v) acc[j][v] += g[v] * value;
+      }
+    }
+  }
+  for (int j = 0; j < kTaps; ++j) {
+    for (int v = 0; v < kVectors; ++v)
+      simd::store(t.partial + j * t.partial_stride + v * lanes, acc[j][v]);
+  }
+}
+
+template <typename T, int kVectors, int kTaps = 1>
+void run_kernel_grad_tile(int64_t taps, const KernelGradTile<T>& t) {
+  if constexpr (kTaps <= max_tile_taps(kVectors)) {
+    if (taps == kTaps) return kernel_grad_tile<T, kTaps, kVectors>(t);
+    return run_kernel_grad_tile<T, kVectors, kTaps + 1>(taps, t);
+  } else {
+    throw InternalError("direct convolution: a kernel-gradient tile of " + std::to_string(taps) +
+                        " taps");
+  }
+}
+
+template <typename T>
+void run_kernel_grad_tile(int vectors, int64_t taps, const KernelGradTile<T>& t) {
+  switch (vectors) {
+    case 1:
+      return run_kernel_grad_tile<T, 1>(taps, t);
+    case 2:
+      return run_kernel_grad_tile<T, 2>(taps, t);
+    case 3:
+      return run_kernel_grad_tile<T, 3>(taps, t);
+    default:
+      return run_kernel_grad_tile<T, 4>(taps, t);
+  }
+}
+
+// x [N, H, W, C] copied into padded [N, H + top + bottom, W + left + right, C] with zeros around.
+template <typename T>
+void pad_input(const Window2d& w, const T* x, T* padded) {
+  const int64_t c = w.channels;
+  const int64_t height = w.in_height + w.pad_top + w.pad_bottom;
+  const int64_t width = w.in_width + w.pad_left + w.pad_right;
+  parallel_range(w.batch * height, 64, [&](int64_t begin, int64_t end) {
+    for (int64_t row = begin; row < end; ++row) {
+      int64_t n = row / height, ih = row % height - w.pad_top;
+      T* out = padded + row * width * c;
+      if (ih < 0 || ih >= w.in_height) {
+        std::fill(out, out + width * c, T(0));
+        continue;
+      }
+      std::fill(out, out + w.pad_left * c, T(0));
+      const T* in = x + (n * w.in_height + ih) * w.in_width * c;
+      std::copy(in, in + w.in_width * c, out + w.pad_left * c);
+      std::fill(out + (w.pad_left + w.in_width) * c, out + width * c, T(0));
+    }
+  });
+}
+
+}  // namespace
+
+template <typename T>
+void direct_conv_backward_kernel(const Window2d& w, const T* x, const T* y_grad, int64_t filters,
+                                 T* kernel_grad, bool accumulate, Scratch& scratch) {
+  const int64_t lanes = kLanes<T>;
+  const int64_t c = w.channels;
+  const int64_t depth = w.window_height * w.window_width * c;
+  const int64_t stride = simd::padded_to_lanes<T>(filters);
+  const int64_t vectors = stride / lanes;
+  const int64_t rows = w.batch * w.out_height;
+  const int64_t pixels = rows * w.out_width;
+  const bool padded = w.pad_top > 0 || w.pad_left > 0 || w.pad_bottom > 0 || w.pad_right > 0;
+  const int64_t height = w.in_height + w.pad_top + w.pad_bottom;
+  const int64_t width = w.in_width + w.pad_left + w.pad_right;
+
+  const int64_t work = pixels * depth * filters;
+  const int64_t chunks =
+      std::clamp<int64_t>(work / kChunkMultiplyAdds, 1, std::min(kMaxChunks, rows));
+  const int64_t rows_per_chunk = (rows + chunks - 1) / chunks;
+
+  // Scratch: the partial sums [chunks, K, stride], then the padded x, then y_grad with rows
+  // padded to whole vectors, each only when needed.
+  const size_t partial_size = static_cast<size_t>(depth * stride);
+  const size_t x_size = padded ? static_cast<size_t>(w.batch * height * width * c) : 0;
+  const size_t grad_size = stride != filters ? static_cast<size_t>(pixels * stride) : 0;
+  T* partials = scratch.get<T>(partial_size * static_cast<size_t>(chunks) + x_size + grad_size);
+  const T* input = x;
+  if (padded) {
+    T* copy = partials + partial_size * static_cast<size_t>(chunks);
+    pad_input(w, x, copy);
+    input = copy;
+  }
+  const T* grad = y_grad;
+  if (stride != filters) {
+    T* copy = partials + partial_size * static_cast<size_t>(chunks) + x_size;
+    for (int64_t p = 0; p < pixels; ++p) {
+      std::copy(y_grad + p * filters, y_grad + (p + 1) * filters, copy + p * stride);
+      std::fill(copy + p * stride + filters, copy + (p + 1) * stride, T(0));
+    }
+    grad = copy;
+  }
+
+  KernelGradTile<T> t{};
+  t.x = input;
+  t.y_grad_stride = stride;
+  t.out_height = w.out_height;
+  t.out_width = w.out_width;
+  t.sample_step = height * width * c;
+  t.row_step = w.stride_height * width * c;
+  t.pixel_step = w.stride_width * c;
+  t.partial_stride = stride;
+  const int64_t block_rows = std::max<int64_t>(
+      1, kPixelBlockBytes / (w.out_width * stride * static_cast<int64_t>(sizeof(T))));
+
+  compute_pool().parallel_for(chunks, [&](int64_t chunk) {
+    KernelGradTile<T> tile = t;
+    T* partial = partials + partial_size * static_cast<size_t>(chunk);
+    std::fill(partial, partial + partial_size, T(0));
+    int64_t offsets[kMaxTileTaps];
+    tile.offsets = offsets;
+    const int64_t chunk_end = std::min(rows, (chunk + 1) * rows_per_chunk);
+    for (int64_t first_row = chunk * rows_per_chunk; first_row < chunk_end;
+         first_row += block_rows) {
+      tile.row_begin = first_row;
+      tile.row_end = std::min(chunk_end, first_row + block_rows);
+      for (int64_t first = 0; first < vectors; first += kMaxBlockVectors) {
+        int block = static_cast<int>(std::min<int64_t>(kMaxBlockVectors, vectors - first));
+        int64_t max_taps = max_tile_taps(block);
+        tile.y_grad = grad + first * lanes;
+        for (int64_t q = 0; q < depth; q += max_taps) {
+          int64_t taps = std::min(max_taps, depth - q);
+          for (int64_t j = 0; j < taps; ++j) {
+            int64_t tap = (q + j) / c, channel = (q + j) % c;
+            int64_t kh = tap / w.window_width, kw = tap % w.window_width;
+            offsets[j] = (kh * w.dilation_height * width + kw * w.dilation_width) * c + channel;
+          }
+          tile.partial = partial + q * stride + first * lanes;
+          run_kernel_grad_tile<T>(block, taps, tile);
+        }
+      }
+    }
+  });
+
+  // kernel_grad (+)= the partials, added in chunk order.
+  parallel_range(depth, 64, [&](int64_t begin, int64_t end) {
+    for (int64_t q = begin; q < end; ++q) {
+      T* out = kernel_grad + q * filters;
+      for (int64_t f = 0; f < filters; ++f) {
+        T sum = accumulate ? out[f] : T(0);
+        for (int64_t chunk = 0; chunk < chunks; ++chunk) {
+          sum += partials[partial_size * static_cast<size_t>(chunk) +
+                          static_cast<size_t>(q * stride + f)];
+        }
+        out[f] = sum;
+      }
+    }
+  });
+}
+
+template void direct_conv_backward_kernel<float>(const Window2d&, const float*, const float*,
+                                                 int64_t, float*, bool, Scratch&);
+template void direct_conv_backward_kernel<double>(const Window2d&, const double*, const double*,
+                                                  int64_t, double*, bool, Scratch&);
+
+}  // namespace trainyard::backend::cpu
