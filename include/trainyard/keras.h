@@ -10,6 +10,21 @@
 //                  .loss = k::losses::SparseCategoricalCrossentropy({.from_logits = true}),
 //                  .metrics = {"accuracy"}});
 //   auto history = model.fit(x_train, y_train, {.batch_size = 32, .epochs = 10});
+//
+// The Functional API: layers called on symbolic tensors, several inputs and outputs.
+//
+//   auto image = k::Input({784}, "image");
+//   auto tags = k::Input({20}, "tags");
+//   auto features = k::layers::Concatenate()(
+//       {k::layers::Dense(64, {.activation = "relu"})(image), tags});
+//   k::Functional model({image, tags}, {k::layers::Dense(10, {.name = "digit"})(features),
+//                                       k::layers::Dense(1, {.name = "score"})(features)});
+//   model.compile({.optimizer = "adam",
+//                  .losses = {k::losses::SparseCategoricalCrossentropy({.from_logits = true}),
+//                             "mse"},
+//                  .loss_weights = {1.0, 0.2}});
+//   model.fit({x_image, x_tags}, {y_digit, y_score});
+//   std::cout << model.summary();
 #pragma once
 
 #include <memory>
@@ -23,6 +38,8 @@
 #include "keras/callbacks/early_stopping.h"
 #include "keras/callbacks/learning_rate.h"
 #include "keras/callbacks/terminate_on_nan.h"
+#include "keras/functional.h"
+#include "keras/keras_tensor.h"
 #include "keras/model.h"
 #include "keras/sequential.h"
 #include "nn/layers/activation.h"
@@ -42,69 +59,68 @@
 namespace trainyard::keras {
 
 namespace layers {
-inline std::shared_ptr<nn::Dense> Dense(int64_t units, nn::DenseOptions options = {}) {
+inline LayerHandle<nn::Dense> Dense(int64_t units, nn::DenseOptions options = {}) {
   return std::make_shared<nn::Dense>(units, std::move(options));
 }
-inline std::shared_ptr<nn::Conv2D> Conv2D(int64_t filters, nn::Size2 kernel_size,
-                                          nn::ConvOptions options = {}) {
+inline LayerHandle<nn::Conv2D> Conv2D(int64_t filters, nn::Size2 kernel_size,
+                                      nn::ConvOptions options = {}) {
   return std::make_shared<nn::Conv2D>(filters, kernel_size, std::move(options));
 }
-inline std::shared_ptr<nn::Conv1D> Conv1D(int64_t filters, int64_t kernel_size,
-                                          nn::ConvOptions options = {}) {
+inline LayerHandle<nn::Conv1D> Conv1D(int64_t filters, int64_t kernel_size,
+                                      nn::ConvOptions options = {}) {
   return std::make_shared<nn::Conv1D>(filters, kernel_size, std::move(options));
 }
-inline std::shared_ptr<nn::Pooling2D> MaxPooling2D(nn::Size2 pool_size = 2,
-                                                   nn::PoolingOptions options = {}) {
+inline LayerHandle<nn::Pooling2D> MaxPooling2D(nn::Size2 pool_size = 2,
+                                               nn::PoolingOptions options = {}) {
   return std::make_shared<nn::Pooling2D>(backend::PoolKind::kMax, pool_size, std::move(options));
 }
 // Keras 3 has no default pool size for AveragePooling2D.
-inline std::shared_ptr<nn::Pooling2D> AveragePooling2D(nn::Size2 pool_size,
-                                                       nn::PoolingOptions options = {}) {
+inline LayerHandle<nn::Pooling2D> AveragePooling2D(nn::Size2 pool_size,
+                                                   nn::PoolingOptions options = {}) {
   return std::make_shared<nn::Pooling2D>(backend::PoolKind::kAverage, pool_size,
                                          std::move(options));
 }
-inline std::shared_ptr<nn::GlobalPooling2D> GlobalAveragePooling2D(std::string name = "") {
+inline LayerHandle<nn::GlobalPooling2D> GlobalAveragePooling2D(std::string name = "") {
   return std::make_shared<nn::GlobalPooling2D>(backend::PoolKind::kAverage, std::move(name));
 }
-inline std::shared_ptr<nn::GlobalPooling2D> GlobalMaxPooling2D(std::string name = "") {
+inline LayerHandle<nn::GlobalPooling2D> GlobalMaxPooling2D(std::string name = "") {
   return std::make_shared<nn::GlobalPooling2D>(backend::PoolKind::kMax, std::move(name));
 }
-inline std::shared_ptr<nn::Flatten> Flatten(std::string name = "") {
+inline LayerHandle<nn::Flatten> Flatten(std::string name = "") {
   return std::make_shared<nn::Flatten>(std::move(name));
 }
-inline std::shared_ptr<nn::Reshape> Reshape(std::vector<int64_t> target_shape,
-                                            std::string name = "") {
+inline LayerHandle<nn::Reshape> Reshape(std::vector<int64_t> target_shape, std::string name = "") {
   return std::make_shared<nn::Reshape>(std::move(target_shape), std::move(name));
 }
-inline std::shared_ptr<nn::Dropout> Dropout(double rate, nn::DropoutOptions options = {}) {
+inline LayerHandle<nn::Dropout> Dropout(double rate, nn::DropoutOptions options = {}) {
   return std::make_shared<nn::Dropout>(rate, std::move(options));
 }
-inline std::shared_ptr<nn::ActivationLayer> Activation(const std::string& activation,
-                                                       std::string name = "") {
+inline LayerHandle<nn::ActivationLayer> Activation(const std::string& activation,
+                                                   std::string name = "") {
   return std::make_shared<nn::ActivationLayer>(activation, std::move(name));
 }
-inline std::shared_ptr<nn::BatchNormalization> BatchNormalization(
+inline LayerHandle<nn::BatchNormalization> BatchNormalization(
     nn::BatchNormalizationOptions options = {}) {
   return std::make_shared<nn::BatchNormalization>(std::move(options));
 }
-inline std::shared_ptr<nn::LayerNormalization> LayerNormalization(
+inline LayerHandle<nn::LayerNormalization> LayerNormalization(
     nn::LayerNormalizationOptions options = {}) {
   return std::make_shared<nn::LayerNormalization>(std::move(options));
 }
-inline std::shared_ptr<nn::Embedding> Embedding(int64_t input_dim, int64_t output_dim,
-                                                nn::EmbeddingOptions options = {}) {
+inline LayerHandle<nn::Embedding> Embedding(int64_t input_dim, int64_t output_dim,
+                                            nn::EmbeddingOptions options = {}) {
   return std::make_shared<nn::Embedding>(input_dim, output_dim, std::move(options));
 }
 // Merge layers take a list of inputs (the Functional API).
-inline std::shared_ptr<nn::Add> Add(std::string name = "") {
+inline LayerHandle<nn::Add> Add(std::string name = "") {
   return std::make_shared<nn::Add>(std::move(name));
 }
-inline std::shared_ptr<nn::Concatenate> Concatenate(int64_t axis = -1, std::string name = "") {
+inline LayerHandle<nn::Concatenate> Concatenate(int64_t axis = -1, std::string name = "") {
   return std::make_shared<nn::Concatenate>(axis, std::move(name));
 }
 // ZeroPadding2D(1), ZeroPadding2D({2, 1}) or ZeroPadding2D({{1, 0}, {0, 2}}).
-inline std::shared_ptr<nn::ZeroPadding2D> ZeroPadding2D(nn::Padding2 padding = 1,
-                                                        std::string name = "") {
+inline LayerHandle<nn::ZeroPadding2D> ZeroPadding2D(nn::Padding2 padding = 1,
+                                                    std::string name = "") {
   return std::make_shared<nn::ZeroPadding2D>(padding, std::move(name));
 }
 }  // namespace layers

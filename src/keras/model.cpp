@@ -24,17 +24,35 @@ bool is_terminal(std::ostream* requested) {
   return requested == nullptr && isatty(STDOUT_FILENO) == 1;
 }
 
-void require_samples(const char* method, const Tensor& x, const Tensor& y) {
-  if (!x.defined()) throw ValueError(std::string(method) + ": x is undefined");
-  if (x.shape().rank() < 1) {
-    throw ShapeError(std::string(method) + ": x needs a sample dimension, got " + x.to_string());
-  }
-  if (!y.defined()) return;
-  if (y.shape().rank() < 1 || y.shape()[0] != x.shape()[0]) {
-    throw ShapeError(std::string(method) +
-                     ": x and y must hold the same number of samples, got x " +
-                     x.shape().to_string() + " and y " + y.shape().to_string());
-  }
+// Throws unless every array is defined, has a sample dimension, and all hold as many samples.
+void require_samples(const std::string& method, const std::vector<Tensor>& x,
+                     const std::vector<Tensor>& y) {
+  int64_t samples = -1;
+  const Tensor* first = nullptr;
+  auto check = [&](const Tensor& tensor, const std::string& argument) {
+    if (!tensor.defined()) throw ValueError(method + ": " + argument + " is undefined");
+    if (tensor.shape().rank() < 1) {
+      throw ShapeError(method + ": " + argument + " needs a sample dimension, got " +
+                       tensor.to_string());
+    }
+    if (samples >= 0 && tensor.shape()[0] != samples) {
+      throw ShapeError(method + ": x and y must hold the same number of samples, got " +
+                       first->shape().to_string() + " and " + argument + " " +
+                       tensor.shape().to_string());
+    }
+    samples = tensor.shape()[0];
+    first = &tensor;
+  };
+  for (size_t i = 0; i < x.size(); ++i)
+    check(x[i], x.size() == 1 ? "x" : "x[" + std::to_string(i) + "]");
+  for (size_t i = 0; i < y.size(); ++i)
+    check(y[i], y.size() == 1 ? "y" : "y[" + std::to_string(i) + "]");
+}
+
+std::vector<Shape> shapes_of(const std::vector<Tensor>& tensors) {
+  std::vector<Shape> shapes;
+  for (const Tensor& tensor : tensors) shapes.push_back(tensor.shape());
+  return shapes;
 }
 
 void require_batch_size(const char* method, int64_t batch_size) {
@@ -51,22 +69,24 @@ void require_verbose(const char* method, int verbose) {
   }
 }
 
-// x and y as float32 (the compute dtype), converted while batches are gathered.
-data::Dataset as_float_dataset(const Tensor& x, const Tensor& y) {
-  std::vector<Tensor> arrays{x};
-  if (y.defined()) arrays.push_back(y);
-  data::Dataset dataset = data::Dataset::from_tensors(arrays).cast(0, DType::kFloat32);
-  if (y.defined()) dataset = dataset.cast(1, DType::kFloat32);
+// x and y as float32 (the compute dtype), converted while batches are gathered: the inputs' arrays
+// first, then the targets'.
+data::Dataset as_float_dataset(const std::vector<Tensor>& x, const std::vector<Tensor>& y) {
+  std::vector<Tensor> arrays = x;
+  arrays.insert(arrays.end(), y.begin(), y.end());
+  data::Dataset dataset = data::Dataset::from_tensors(arrays);
+  for (size_t i = 0; i < arrays.size(); ++i) dataset = dataset.cast(i, DType::kFloat32);
   return dataset;
 }
 
 // Runs the test step over every batch of `dataset`, optionally drawing a progress bar.
-void run_test_epoch(Trainer& trainer, const data::Dataset& dataset, ProgressBar* bar) {
+void run_test_epoch(Trainer& trainer, const data::Dataset& dataset, size_t inputs,
+                    ProgressBar* bar) {
   trainer.reset_metrics();
   auto iterator = dataset.begin_epoch(0);
   data::Batch batch;
   while (iterator.next(batch)) {
-    trainer.test_step(batch[0], batch[1]);
+    trainer.test_step(batch.tensors().first(inputs), batch.tensors().subspan(inputs));
     if (bar) bar->update(batch.index() + 1, trainer.results(), false);
   }
 }
@@ -91,7 +111,7 @@ Model::~Model() = default;
 Model::Model(Model&& other) noexcept
     : name_(std::move(other.name_)),
       built_(other.built_),
-      input_shape_(std::move(other.input_shape_)),
+      input_shapes_(std::move(other.input_shapes_)),
       trainer_(std::move(other.trainer_)) {
   if (trainer_) trainer_->rebind(*this);
 }
@@ -99,24 +119,53 @@ Model::Model(Model&& other) noexcept
 Model& Model::operator=(Model&& other) noexcept {
   name_ = std::move(other.name_);
   built_ = other.built_;
-  input_shape_ = std::move(other.input_shape_);
+  input_shapes_ = std::move(other.input_shapes_);
   trainer_ = std::move(other.trainer_);
   if (trainer_) trainer_->rebind(*this);
   return *this;
 }
 
 void Model::build(const Shape& input_shape) {
-  Shape shape = input_shape.with_batch(-1);
+  build(std::vector<Shape>{input_shape});
+}
+
+void Model::build(const std::vector<Shape>& input_shapes) {
+  std::vector<Shape> shapes;
+  for (const Shape& shape : input_shapes) shapes.push_back(shape.with_batch(-1));
   if (built_) {
-    if (shape != input_shape_) {
-      throw ShapeError("model '" + name_ + "' was built for inputs " +
-                       input_shape_.to_keras_string() + ", not " + shape.to_keras_string());
+    if (shapes != input_shapes_) {
+      auto list = [](const std::vector<Shape>& list_shapes) {
+        std::string text;
+        for (const Shape& shape : list_shapes) {
+          text.append(text.empty() ? "" : ", ").append(shape.to_keras_string());
+        }
+        return text;
+      };
+      throw ShapeError("model '" + name_ + "' was built for inputs " + list(input_shapes_) +
+                       ", not " + list(shapes));
     }
     return;
   }
-  build_layers(shape);
-  input_shape_ = shape;
+  if (shapes.size() != num_inputs()) {
+    throw ValueError("model '" + name_ + "' has " + std::to_string(num_inputs()) +
+                     " input(s), got " + std::to_string(shapes.size()) + " shape(s)");
+  }
+  build_layers(shapes);
+  set_built(std::move(shapes));
+}
+
+void Model::set_built(std::vector<Shape> input_shapes) {
+  input_shapes_ = std::move(input_shapes);
   built_ = true;
+}
+
+Shape Model::compute_output_shape(const Shape& input_shape) const {
+  if (num_inputs() != 1 || num_outputs() != 1) {
+    throw ValueError("model '" + name_ + "' has " + std::to_string(num_inputs()) +
+                     " input(s) and " + std::to_string(num_outputs()) +
+                     " output(s); use compute_output_shapes");
+  }
+  return compute_output_shapes({input_shape}).at(0);
 }
 
 void Model::compile(const CompileOptions& options) {
@@ -136,8 +185,20 @@ nn::Optimizer& Model::optimizer() const {
   return trainer().optimizer();
 }
 
-History Model::fit(const Tensor& x, const Tensor& y, const FitOptions& options) {
+std::vector<Tensor> Model::inputs_in_order(const Tensors& x, const char* method) const {
+  if (x.empty()) throw ValueError(std::string(method) + ": x is undefined");
+  return x.in_order(input_names(), std::string(method) + ": x");
+}
+
+std::vector<Tensor> Model::targets_in_order(const Tensors& y, const char* method) const {
+  if (y.empty()) throw ValueError(std::string(method) + ": y is undefined");
+  return y.in_order(output_names(), std::string(method) + ": y");
+}
+
+History Model::fit(const Tensors& x_arrays, const Tensors& y_arrays, const FitOptions& options) {
   Trainer& trainer = this->trainer();
+  std::vector<Tensor> x = inputs_in_order(x_arrays, "fit");
+  std::vector<Tensor> y = targets_in_order(y_arrays, "fit");
   require_samples("fit", x, y);
   require_batch_size("fit", options.batch_size);
   require_verbose("fit", options.verbose);
@@ -148,14 +209,17 @@ History Model::fit(const Tensor& x, const Tensor& y, const FitOptions& options) 
   if (options.epochs < 0 || options.initial_epoch < 0) {
     throw ValueError("fit: epochs and initial_epoch must be >= 0");
   }
+  const size_t inputs = x.size();
 
   data::Dataset all = as_float_dataset(x, y);
   data::Dataset train = all;
   std::optional<data::Dataset> validation;
+  std::vector<Tensor> validation_x, validation_y;
   if (options.validation_data) {
-    require_samples("fit(validation_data)", options.validation_data->x, options.validation_data->y);
-    validation = as_float_dataset(options.validation_data->x, options.validation_data->y)
-                     .batch(options.batch_size);
+    validation_x = inputs_in_order(options.validation_data->x, "fit(validation_data)");
+    validation_y = targets_in_order(options.validation_data->y, "fit(validation_data)");
+    require_samples("fit(validation_data)", validation_x, validation_y);
+    validation = as_float_dataset(validation_x, validation_y).batch(options.batch_size);
   } else if (options.validation_split > 0.0) {
     data::DatasetSplit split = all.split_at(options.validation_split);
     train = split.train;
@@ -166,10 +230,10 @@ History Model::fit(const Tensor& x, const Tensor& y, const FitOptions& options) 
   train = train.batch(options.batch_size);
   train = train.prefetch(prefetch_depth(train.batch_shape(0)));
 
-  trainer.prepare(x.shape(), y.shape());
+  trainer.prepare(shapes_of(x), shapes_of(y));
   if (validation) {
-    trainer.prepare(options.validation_data ? options.validation_data->x.shape() : x.shape(),
-                    options.validation_data ? options.validation_data->y.shape() : y.shape());
+    trainer.prepare(options.validation_data ? shapes_of(validation_x) : shapes_of(x),
+                    options.validation_data ? shapes_of(validation_y) : shapes_of(y));
   }
 
   std::ostream& out = output_of(options.output);
@@ -204,7 +268,7 @@ History Model::fit(const Tensor& x, const Tensor& y, const FitOptions& options) 
     data::Batch batch;
     while (!stop_training && iterator.next(batch)) {
       for (Callback* callback : batch_callbacks) callback->on_train_batch_begin(batch.index());
-      trainer.train_step(batch[0], batch[1]);
+      trainer.train_step(batch.tensors().first(inputs), batch.tensors().subspan(inputs));
       done = batch.index() + 1;
       BatchLogs batch_logs(trainer);
       for (Callback* callback : batch_callbacks)
@@ -221,7 +285,7 @@ History Model::fit(const Tensor& x, const Tensor& y, const FitOptions& options) 
     }
     logs = trainer.results();
     if (validation) {
-      run_test_epoch(trainer, *validation, nullptr);
+      run_test_epoch(trainer, *validation, inputs, nullptr);
       for (auto& [name, value] : trainer.results()) set_log(logs, "val_" + name, value);
     }
     for (const CallbackPtr& callback : options.callbacks) callback->on_epoch_end(epoch, logs);
@@ -256,26 +320,38 @@ void Model::set_weights(const std::vector<Tensor>& values) {
   for (size_t i = 0; i < values.size(); ++i) variables[i]->value.copy_from(values[i]);
 }
 
-Logs Model::evaluate(const Tensor& x, const Tensor& y, const EvaluateOptions& options) {
+Logs Model::evaluate(const Tensors& x_arrays, const Tensors& y_arrays,
+                     const EvaluateOptions& options) {
   Trainer& trainer = this->trainer();
+  std::vector<Tensor> x = inputs_in_order(x_arrays, "evaluate");
+  std::vector<Tensor> y = targets_in_order(y_arrays, "evaluate");
   require_samples("evaluate", x, y);
-  if (!y.defined()) throw ValueError("evaluate: y is undefined");
   require_batch_size("evaluate", options.batch_size);
   require_verbose("evaluate", options.verbose);
-  trainer.prepare(x.shape(), y.shape());
+  trainer.prepare(shapes_of(x), shapes_of(y));
   data::Dataset dataset = as_float_dataset(x, y).batch(options.batch_size);
   std::ostream& out = output_of(options.output);
   ProgressBar bar(out, {.target = dataset.num_batches(),
                         .verbose = options.verbose,
                         .interactive = is_terminal(options.output)});
-  run_test_epoch(trainer, dataset, options.verbose == 1 ? &bar : nullptr);
+  run_test_epoch(trainer, dataset, x.size(), options.verbose == 1 ? &bar : nullptr);
   Logs logs = trainer.results();
   if (options.verbose == 2) bar.update(dataset.num_batches(), logs, true);
   return logs;
 }
 
 Tensor Model::predict(const Tensor& x, const PredictOptions& options) {
-  require_samples("predict", x, Tensor());
+  if (num_outputs() != 1) {
+    throw ValueError("predict: model '" + name_ + "' has " + std::to_string(num_outputs()) +
+                     " outputs; pass x as a list or map (Tensors) to get one "
+                     "tensor per output");
+  }
+  return predict(Tensors(x), options).at(0);
+}
+
+std::vector<Tensor> Model::predict(const Tensors& x_arrays, const PredictOptions& options) {
+  std::vector<Tensor> x = inputs_in_order(x_arrays, "predict");
+  require_samples("predict", x, {});
   require_batch_size("predict", options.batch_size);
   require_verbose("predict", options.verbose);
   if (!trainer_) {
@@ -283,31 +359,47 @@ Tensor Model::predict(const Tensor& x, const PredictOptions& options) {
     CompileOptions inference{.optimizer = "sgd", .loss = nn::LossFunction("mse")};
     trainer_ = std::make_unique<Trainer>(*this, inference, backend::cpu_backend());
   }
-  trainer_->prepare_inputs(x.shape());
-  Shape output_shape = compute_output_shape(x.shape().with_batch(-1)).with_batch(x.shape()[0]);
-  Tensor output = Tensor::zeros(output_shape, DType::kFloat32);
-  data::Dataset dataset = as_float_dataset(x, Tensor()).batch(options.batch_size);
+  trainer_->prepare_inputs(shapes_of(x));
+  std::vector<Shape> samples;
+  for (const Tensor& tensor : x) samples.push_back(tensor.shape().with_batch(-1));
+  const int64_t rows = x[0].shape()[0];
+  std::vector<Tensor> outputs;
+  for (const Shape& shape : compute_output_shapes(samples)) {
+    outputs.push_back(Tensor::zeros(shape.with_batch(rows), DType::kFloat32));
+  }
+  data::Dataset dataset = as_float_dataset(x, {}).batch(options.batch_size);
   ProgressBar bar(output_of(options.output), {.target = dataset.num_batches(),
                                               .verbose = options.verbose,
                                               .interactive = is_terminal(options.output)});
   auto iterator = dataset.begin_epoch(0);
   data::Batch batch;
   int64_t row = 0;
+  std::vector<Tensor> slices(outputs.size());
   while (iterator.next(batch)) {
-    trainer_->predict_step(batch[0], output.slice_rows(row, row + batch.num_samples()));
+    for (size_t i = 0; i < outputs.size(); ++i) {
+      slices[i] = outputs[i].slice_rows(row, row + batch.num_samples());
+    }
+    trainer_->predict_step(batch.tensors(), slices);
     row += batch.num_samples();
     bar.update(batch.index() + 1, {}, std::nullopt);
   }
-  return output;
+  return outputs;
 }
 
-Logs Model::train_on_batch(const Tensor& x, const Tensor& y) {
+Logs Model::train_on_batch(const Tensors& x_arrays, const Tensors& y_arrays) {
   Trainer& trainer = this->trainer();
+  std::vector<Tensor> x = inputs_in_order(x_arrays, "train_on_batch");
+  std::vector<Tensor> y = targets_in_order(y_arrays, "train_on_batch");
   require_samples("train_on_batch", x, y);
-  trainer.prepare(x.shape(), y.shape());
+  trainer.prepare(shapes_of(x), shapes_of(y));
   trainer.reset_metrics();
-  trainer.train_step(x.dtype() == DType::kFloat32 ? x : x.cast(DType::kFloat32),
-                     y.dtype() == DType::kFloat32 ? y : y.cast(DType::kFloat32));
+  for (Tensor& tensor : x) {
+    if (tensor.dtype() != DType::kFloat32) tensor = tensor.cast(DType::kFloat32);
+  }
+  for (Tensor& tensor : y) {
+    if (tensor.dtype() != DType::kFloat32) tensor = tensor.cast(DType::kFloat32);
+  }
+  trainer.train_step(x, y);
   return trainer.results();
 }
 
@@ -323,6 +415,14 @@ std::vector<graph::VariablePtr> Model::trainable_weights() const {
   std::vector<graph::VariablePtr> result;
   for (const auto& layer : layers()) {
     for (auto& variable : layer->trainable_weights()) result.push_back(variable);
+  }
+  return result;
+}
+
+std::vector<graph::VariablePtr> Model::non_trainable_weights() const {
+  std::vector<graph::VariablePtr> result;
+  for (const auto& layer : layers()) {
+    for (auto& variable : layer->non_trainable_weights()) result.push_back(variable);
   }
   return result;
 }

@@ -1,6 +1,7 @@
 // The keyword arguments of compile, fit, evaluate and predict, with Keras's defaults.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <optional>
 #include <ostream>
@@ -9,6 +10,7 @@
 
 #include "core/tensor.h"
 #include "keras/callback.h"
+#include "keras/tensors.h"
 #include "nn/losses.h"
 #include "nn/optimizers/optimizers.h"
 
@@ -26,18 +28,38 @@ struct OptimizerRef {
       : optimizer(std::move(object)) {}
 };
 
+// Keras's compile() arguments. For a model with several outputs, `loss` and `loss_weights` and
+// `metrics` also come in Keras's list form (one entry per output, in output order) and dict form
+// (by output name); give each in one form only. Designated initializers must follow this
+// declaration order.
 struct CompileOptions {
   OptimizerRef optimizer = "rmsprop";
-  // Required: compile() throws ValueError when left empty.
-  std::optional<nn::LossFunction> loss;
-  // Names as Keras takes them ("accuracy", "mae", ...); logged under the name given.
-  std::vector<std::string> metrics;
+  // One loss for every output. compile() throws ValueError unless exactly one of loss, losses and
+  // loss_by_output is given.
+  std::optional<nn::LossFunction> loss = std::nullopt;
+  // One loss per output, in output order (Keras's list form).
+  std::vector<nn::LossFunction> losses = {};
+  // A loss for every output, by output name (Keras's dict form).
+  std::map<std::string, nn::LossFunction> loss_by_output = {};
+  // Each output's loss is multiplied by its weight in the total loss (unset: 1); the logged
+  // "<output>_loss" stays unweighted, as in Keras. One per output, in output order...
+  std::vector<double> loss_weights = {};
+  // ... or by output name (outputs left out weigh 1).
+  std::map<std::string, double> loss_weights_by_output = {};
+  // Names as Keras takes them ("accuracy", "mae", ...), logged under the name given. One output:
+  // all apply to it. Several outputs: Keras's flat list form, one metric per output in output order
+  // (the list must be as long as the outputs), logged "<output>_<name>".
+  std::vector<std::string> metrics = {};
+  // Several outputs: a list of metrics per output, in output order...
+  std::vector<std::vector<std::string>> metrics_per_output = {};
+  // ... or by output name (outputs left out get none).
+  std::map<std::string, std::vector<std::string>> metrics_by_output = {};
 };
 
-// Validation arrays for fit(validation_data=(x, y)).
+// Validation arrays for fit(validation_data=(x, y)), in any form fit's x and y take.
 struct ValidationData {
-  Tensor x;
-  Tensor y;
+  Tensors x;
+  Tensors y;
 };
 
 struct FitOptions {

@@ -13,12 +13,17 @@ class Sequential final : public Model {
   // Appends a layer. Throws ValueError once the model is built.
   void add(nn::LayerPtr layer);
   const std::vector<nn::LayerPtr>& layers() const override { return layers_; }
-  Shape compute_output_shape(const Shape& input_shape) const override;
+  // One input, "input_layer" (a Sequential has no named Input); one output, named after the last
+  // layer.
+  std::vector<std::string> input_names() const override;
+  std::vector<std::string> output_names() const override;
+  std::vector<Shape> compute_output_shapes(const std::vector<Shape>& input_shapes) const override;
+  std::vector<graph::NodeId> call(graph::Graph& graph, std::span<const graph::NodeId> inputs,
+                                  const nn::CallContext& context) override;
 
  protected:
-  graph::NodeId call(graph::Graph& graph, graph::NodeId input,
-                     const nn::CallContext& context) override;
-  void build_layers(const Shape& input_shape) override;
+  void build_layers(const std::vector<Shape>& input_shapes) override;
+  SummaryLayout summary_layout() const override;
 
  private:
   std::vector<nn::LayerPtr> layers_;

@@ -9,50 +9,63 @@ namespace trainyard::keras {
 struct Trainer::CompiledStep {
   graph::Graph graph;
   std::unique_ptr<graph::StepPlan> plan;
-  graph::NodeId x = -1;
-  graph::NodeId y = -1;
-  graph::NodeId prediction = -1;
-  graph::NodeId loss = -1;
+  std::vector<graph::NodeId> x;
+  std::vector<graph::NodeId> y;
+  std::vector<graph::NodeId> predictions;
+  graph::NodeId loss = -1;                 // the total: weighted losses plus penalties
+  std::vector<graph::NodeId> output_loss;  // each output's unweighted loss
 };
 
 Trainer::Trainer(Model& model, const CompileOptions& options, backend::Backend& backend)
-    : model_(&model),
-      backend_(backend),
-      optimizer_(options.optimizer.optimizer),
-      metric_names_(options.metrics) {
+    : model_(&model), backend_(backend), optimizer_(options.optimizer.optimizer) {
   if (!optimizer_) throw ValueError("compile: optimizer must not be null");
-  if (!options.loss) {
-    throw ValueError("compile: a loss is required (e.g. \"sparse_categorical_crossentropy\")");
-  }
-  loss_function_ = *options.loss;
-  // Resolve names now so a typo fails at compile(), as in Keras, not at fit().
-  loss_function_.validate();
+  // Resolved now so a typo fails at compile(), as in Keras, not at fit().
+  specs_ = resolve_compile_options(options, model.output_names());
+  metric_log_names_ = metric_log_names(specs_);
+  for (const OutputCompileSpec& spec : specs_)
+    loss_log_names_.push_back(spec.output_name + "_loss");
 }
 
 Trainer::~Trainer() = default;
 
-void Trainer::prepare_inputs(const Shape& x_shape) {
-  Shape sample = x_shape.with_batch(-1);
-  if (!model_->built()) model_->build(sample);
-  if (prepared_ && sample == sample_shape_) return;
-  model_->compute_output_shape(sample);  // throws ShapeError naming the layer on mismatch
-  sample_shape_ = sample;
+void Trainer::prepare_inputs(const std::vector<Shape>& x_shapes) {
+  std::vector<Shape> samples;
+  for (const Shape& shape : x_shapes) samples.push_back(shape.with_batch(-1));
+  if (!model_->built()) model_->build(samples);
+  if (prepared_ && samples == sample_shapes_) return;
+  model_->compute_output_shapes(samples);  // throws ShapeError naming the layer on mismatch
+  sample_shapes_ = samples;
 }
 
 void Trainer::prepare(const Shape& x_shape, const Shape& y_shape) {
-  Shape sample = x_shape.with_batch(-1);
-  Shape target = y_shape.with_batch(-1);
-  if (prepared_ && sample == sample_shape_ && target == target_shape_) return;
-  if (!model_->built()) model_->build(sample);
-  Shape output = model_->compute_output_shape(sample);
-  loss_ = loss_function_.resolve(output.with_batch(1), target.with_batch(1));
-  metrics_.clear();
-  for (const std::string& name : metric_names_) {
-    metrics_.emplace_back(name, output.with_batch(1), target.with_batch(1), backend_);
+  prepare(std::vector<Shape>{x_shape}, std::vector<Shape>{y_shape});
+}
+
+void Trainer::prepare(const std::vector<Shape>& x_shapes, const std::vector<Shape>& y_shapes) {
+  std::vector<Shape> samples, targets;
+  for (const Shape& shape : x_shapes) samples.push_back(shape.with_batch(-1));
+  for (const Shape& shape : y_shapes) targets.push_back(shape.with_batch(-1));
+  if (prepared_ && samples == sample_shapes_ && targets == target_shapes_) return;
+  if (targets.size() != specs_.size()) {
+    throw ValueError("model '" + model_->name() + "' has " + std::to_string(specs_.size()) +
+                     " output(s), got " + std::to_string(targets.size()) + " target array(s)");
+  }
+  if (!model_->built()) model_->build(samples);
+  std::vector<Shape> outputs = model_->compute_output_shapes(samples);
+  outputs_.clear();
+  for (size_t i = 0; i < specs_.size(); ++i) {
+    OutputState state;
+    state.loss = specs_[i].loss.resolve(outputs[i].with_batch(1), targets[i].with_batch(1));
+    for (const std::string& name : specs_[i].metrics) {
+      state.metrics.emplace_back(name, outputs[i].with_batch(1), targets[i].with_batch(1),
+                                 backend_);
+    }
+    if (specs_.size() > 1) state.loss_tracker = std::make_unique<nn::MeanTracker>(backend_);
+    outputs_.push_back(std::move(state));
   }
   loss_tracker_ = std::make_unique<nn::MeanTracker>(backend_);
-  sample_shape_ = sample;
-  target_shape_ = target;
+  sample_shapes_ = samples;
+  target_shapes_ = targets;
   steps_.clear();
   pack_variables();
   optimizer_->build(parameters_, model_->trainable_weights(), backend_);
@@ -96,19 +109,37 @@ Trainer::CompiledStep& Trainer::compiled_step(StepMode mode, int64_t batch) {
 
   auto step = std::make_unique<CompiledStep>();
   DType dtype = parameters_.defined() ? parameters_.dtype() : DType::kFloat32;
-  step->x = step->graph.add_input("x", {sample_shape_.with_batch(batch), dtype});
-  step->prediction =
+  const bool single_input = sample_shapes_.size() == 1;
+  for (size_t i = 0; i < sample_shapes_.size(); ++i) {
+    step->x.push_back(step->graph.add_input(single_input ? "x" : "x_" + std::to_string(i),
+                                            {sample_shapes_[i].with_batch(batch), dtype}));
+  }
+  step->predictions =
       model_->call(step->graph, step->x, nn::CallContext{.training = mode == StepMode::kTrain});
-  graph::PlanRequest request{.outputs = {step->prediction}};
+  graph::PlanRequest request{.outputs = step->predictions};
   if (mode != StepMode::kPredict) {
-    step->y = step->graph.add_input("y", {target_shape_.with_batch(batch), dtype});
-    step->loss = step->graph.add_op(graph::ops::loss(loss_), {step->prediction, step->y}, "loss");
-    // Weight regularizers' penalties count in the reported loss, in training and evaluation.
-    std::vector<graph::NodeId> terms{step->loss};
-    for (const auto& layer : model_->layers()) {
-      for (graph::NodeId penalty : layer->losses(step->graph)) terms.push_back(penalty);
+    const bool single_output = target_shapes_.size() == 1;
+    std::vector<backend::Loss> losses;
+    std::vector<std::optional<double>> weights;
+    for (size_t i = 0; i < target_shapes_.size(); ++i) {
+      step->y.push_back(step->graph.add_input(single_output ? "y" : "y_" + std::to_string(i),
+                                              {target_shapes_[i].with_batch(batch), dtype}));
+      losses.push_back(outputs_[i].loss);
+      weights.push_back(specs_[i].loss_weight);
     }
-    if (terms.size() > 1) step->loss = step->graph.add_op(graph::ops::add_n(), terms, "total_loss");
+    // Weight regularizers' penalties count in the reported loss, in training and evaluation.
+    std::vector<graph::NodeId> penalties;
+    for (const auto& layer : model_->layers()) {
+      for (graph::NodeId penalty : layer->losses(step->graph)) penalties.push_back(penalty);
+    }
+    LossNodes loss_nodes =
+        add_loss_nodes(step->graph, losses, weights, step->predictions, step->y, penalties);
+    step->loss = loss_nodes.total;
+    step->output_loss = loss_nodes.per_output;
+    if (!single_output) {
+      request.outputs.insert(request.outputs.end(), step->output_loss.begin(),
+                             step->output_loss.end());
+    }
     if (mode == StepMode::kTrain) {
       request.loss = step->loss;
     } else {
@@ -119,41 +150,71 @@ Trainer::CompiledStep& Trainer::compiled_step(StepMode mode, int64_t batch) {
   return *steps_.emplace(key, std::move(step)).first->second;
 }
 
+void Trainer::bind_step(CompiledStep& step, std::span<const Tensor> x, std::span<const Tensor> y) {
+  TY_CHECK(x.size() == step.x.size() && y.size() == step.y.size(),
+           "a step needs one tensor per model input and output");
+  for (size_t i = 0; i < x.size(); ++i) step.plan->bind_input(step.x[i], x[i]);
+  for (size_t i = 0; i < y.size(); ++i) step.plan->bind_input(step.y[i], y[i]);
+}
+
+void Trainer::update_metrics(const CompiledStep& step, std::span<const Tensor> y, int64_t batch) {
+  const auto rows = static_cast<double>(batch);
+  loss_tracker_->update(backend_, step.plan->value(step.loss), rows);
+  for (size_t i = 0; i < outputs_.size(); ++i) {
+    OutputState& output = outputs_[i];
+    const Tensor& prediction = step.plan->value(step.predictions[i]);
+    if (output.loss_tracker) {
+      output.loss_tracker->update(backend_, step.plan->value(step.output_loss[i]), rows);
+    }
+    for (nn::Metric& metric : output.metrics) metric.update(backend_, prediction, y[i]);
+  }
+}
+
 void Trainer::train_step(const Tensor& x, const Tensor& y) {
+  train_step(std::span<const Tensor>(&x, 1), std::span<const Tensor>(&y, 1));
+}
+
+void Trainer::train_step(std::span<const Tensor> x, std::span<const Tensor> y) {
   TY_CHECK(prepared_, "train_step before prepare");
-  CompiledStep& step = compiled_step(StepMode::kTrain, x.shape()[0]);
-  step.plan->bind_input(step.x, x);
-  step.plan->bind_input(step.y, y);
+  const int64_t batch = x[0].shape()[0];
+  CompiledStep& step = compiled_step(StepMode::kTrain, batch);
+  bind_step(step, x, y);
   graph::StepInfo info{.training = true, .step = static_cast<uint64_t>(optimizer_->iterations())};
   step.plan->forward(info);
   step.plan->backward(info);
   optimizer_->apply(backend_, parameters_, gradients_);
-  const Tensor& prediction = step.plan->value(step.prediction);
-  loss_tracker_->update(backend_, step.plan->value(step.loss), static_cast<double>(x.shape()[0]));
-  for (nn::Metric& metric : metrics_) metric.update(backend_, prediction, y);
+  update_metrics(step, y, batch);
 }
 
 void Trainer::test_step(const Tensor& x, const Tensor& y) {
-  TY_CHECK(prepared_, "test_step before prepare");
-  CompiledStep& step = compiled_step(StepMode::kTest, x.shape()[0]);
-  step.plan->bind_input(step.x, x);
-  step.plan->bind_input(step.y, y);
-  step.plan->forward({.training = false});
-  const Tensor& prediction = step.plan->value(step.prediction);
-  loss_tracker_->update(backend_, step.plan->value(step.loss), static_cast<double>(x.shape()[0]));
-  for (nn::Metric& metric : metrics_) metric.update(backend_, prediction, y);
+  test_step(std::span<const Tensor>(&x, 1), std::span<const Tensor>(&y, 1));
 }
 
-void Trainer::predict_step(const Tensor& x, const Tensor& output) {
-  CompiledStep& step = compiled_step(StepMode::kPredict, x.shape()[0]);
-  step.plan->bind_input(step.x, x);
+void Trainer::test_step(std::span<const Tensor> x, std::span<const Tensor> y) {
+  TY_CHECK(prepared_, "test_step before prepare");
+  const int64_t batch = x[0].shape()[0];
+  CompiledStep& step = compiled_step(StepMode::kTest, batch);
+  bind_step(step, x, y);
   step.plan->forward({.training = false});
-  backend_.copy(step.plan->value(step.prediction), output, false);
+  update_metrics(step, y, batch);
+}
+
+void Trainer::predict_step(std::span<const Tensor> x, std::span<const Tensor> outputs) {
+  CompiledStep& step = compiled_step(StepMode::kPredict, x[0].shape()[0]);
+  TY_CHECK(outputs.size() == step.predictions.size(), "predict_step needs one tensor per output");
+  bind_step(step, x, {});
+  step.plan->forward({.training = false});
+  for (size_t i = 0; i < outputs.size(); ++i) {
+    backend_.copy(step.plan->value(step.predictions[i]), outputs[i], false);
+  }
 }
 
 void Trainer::reset_metrics() {
   if (loss_tracker_) loss_tracker_->reset();
-  for (nn::Metric& metric : metrics_) metric.reset();
+  for (OutputState& output : outputs_) {
+    if (output.loss_tracker) output.loss_tracker->reset();
+    for (nn::Metric& metric : output.metrics) metric.reset();
+  }
 }
 
 double Trainer::loss_result() const {
@@ -162,8 +223,12 @@ double Trainer::loss_result() const {
 
 std::optional<double> Trainer::result(std::string_view name) const {
   if (name == "loss") return loss_result();
-  for (const nn::Metric& metric : metrics_) {
-    if (metric.name() == name) return metric.result();
+  for (size_t i = 0; i < outputs_.size(); ++i) {
+    const OutputState& output = outputs_[i];
+    if (output.loss_tracker && name == loss_log_names_[i]) return output.loss_tracker->result();
+    for (size_t m = 0; m < output.metrics.size(); ++m) {
+      if (name == metric_log_names_[i][m]) return output.metrics[m].result();
+    }
   }
   return std::nullopt;
 }
@@ -171,7 +236,13 @@ std::optional<double> Trainer::result(std::string_view name) const {
 Logs Trainer::results() const {
   Logs logs;
   if (loss_tracker_) logs.emplace_back("loss", loss_tracker_->result());
-  for (const nn::Metric& metric : metrics_) logs.emplace_back(metric.name(), metric.result());
+  for (size_t i = 0; i < outputs_.size(); ++i) {
+    const OutputState& output = outputs_[i];
+    if (output.loss_tracker) logs.emplace_back(loss_log_names_[i], output.loss_tracker->result());
+    for (size_t m = 0; m < output.metrics.size(); ++m) {
+      logs.emplace_back(metric_log_names_[i][m], output.metrics[m].result());
+    }
+  }
   return sort_logs(std::move(logs));
 }
 

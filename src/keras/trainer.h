@@ -1,16 +1,20 @@
-// Trainer: what compile() sets up behind a Model. It packs the model's trainable variables
-// into one flat parameter buffer with a matching gradient buffer, compiles one StepPlan per
-// (mode, batch size) on first use, and runs steps: a train step is forward, backward, one
-// fused optimizer update and the metric updates, and allocates nothing once compiled.
+// Trainer: what compile() sets up behind a Model. It packs the model's trainable variables into one
+// flat parameter buffer with a matching gradient buffer, compiles one StepPlan per (mode, batch
+// size) on first use, and runs steps: a train step is forward, backward, one fused optimizer update
+// and the metric updates, and allocates nothing once compiled. Models with several inputs and
+// outputs take one tensor per input and per output, in the model's order; each output has its own
+// loss, loss weight and metrics.
 // Thread safety: one thread at a time.
 #pragma once
 
 #include <map>
 #include <memory>
+#include <span>
 #include <vector>
 
 #include "backend/backend.h"
 #include "graph/step_plan.h"
+#include "keras/compile_loss.h"
 #include "keras/options.h"
 #include "keras/progress_bar.h"
 #include "nn/metrics.h"
@@ -23,32 +27,42 @@ enum class StepMode { kTrain, kTest, kPredict };
 
 class Trainer {
  public:
+  // Resolves the losses, loss weights and metrics for the model's outputs. Throws ValueError as
+  // resolve_compile_options does, and for a null optimizer.
   Trainer(Model& model, const CompileOptions& options, backend::Backend& backend);
   ~Trainer();
 
-  // Makes the trainer ready for samples shaped like `x_shape` and targets like `y_shape`
-  // (both [N, ...]): builds the model, packs its variables, builds the optimizer and
-  // resolves the loss and metrics. Throws ShapeError when x and y do not fit the model.
+  // Makes the trainer ready for samples shaped like `x_shapes` (one per input) and targets like
+  // `y_shapes` (one per output), all [N, ...]: builds the model, packs its variables, builds the
+  // optimizer and resolves the losses and metrics. Throws ShapeError when x and y do not fit the
+  // model, ValueError for the wrong number of arrays.
+  void prepare(const std::vector<Shape>& x_shapes, const std::vector<Shape>& y_shapes);
   void prepare(const Shape& x_shape, const Shape& y_shape);
-  // Ready for prediction on samples shaped like `x_shape` (no targets needed).
-  void prepare_inputs(const Shape& x_shape);
+  // Ready for prediction on samples shaped like `x_shapes` (no targets needed).
+  void prepare_inputs(const std::vector<Shape>& x_shapes);
   bool prepared() const { return prepared_; }
 
-  // REQUIRES: prepare(); x and y float32 with x.shape()[0] == y.shape()[0].
+  // REQUIRES: prepare(); float32 tensors, one per input (x) and output (y), all with the same
+  // dim 0.
+  void train_step(std::span<const Tensor> x, std::span<const Tensor> y);
   void train_step(const Tensor& x, const Tensor& y);
+  void test_step(std::span<const Tensor> x, std::span<const Tensor> y);
   void test_step(const Tensor& x, const Tensor& y);
-  // Writes the model's outputs for x into `output` ([batch, ...]).
-  void predict_step(const Tensor& x, const Tensor& output);
+  // Writes the model's outputs for x into `outputs` (one [batch, ...] tensor per output).
+  void predict_step(std::span<const Tensor> x, std::span<const Tensor> outputs);
 
   void reset_metrics();
-  // "loss" and every metric's running mean, sorted by name as Keras logs them.
+  // "loss", each output's "<output>_loss" (several outputs) and every metric's running mean, sorted
+  // by name as Keras logs them.
   Logs results() const;
-  // The running loss, and one named result ("loss" or a metric's name); no allocation.
+  // The running loss, and one named result (a name results() holds); no allocation.
   double loss_result() const;
   std::optional<double> result(std::string_view name) const;
 
   nn::Optimizer& optimizer() const { return *optimizer_; }
-  const Shape& target_shape() const { return target_shape_; }
+  // The [-1, ...] shape of the first output's targets.
+  const Shape& target_shape() const { return target_shapes_.at(0); }
+  const std::vector<OutputCompileSpec>& output_specs() const { return specs_; }
   // Plans compiled so far (one per mode and batch size used).
   size_t compiled_plan_count() const { return steps_.size(); }
   // The flat buffers every trainable variable views.
@@ -59,20 +73,29 @@ class Trainer {
 
  private:
   struct CompiledStep;
+  // What each output keeps between steps.
+  struct OutputState {
+    backend::Loss loss;
+    std::vector<nn::Metric> metrics;
+    std::unique_ptr<nn::MeanTracker> loss_tracker;  // several outputs only
+  };
+
   CompiledStep& compiled_step(StepMode mode, int64_t batch);
   void pack_variables();
+  void bind_step(CompiledStep& step, std::span<const Tensor> x, std::span<const Tensor> y);
+  void update_metrics(const CompiledStep& step, std::span<const Tensor> y, int64_t batch);
 
   Model* model_;
   backend::Backend& backend_;
   nn::OptimizerPtr optimizer_;
-  nn::LossFunction loss_function_;
-  std::vector<std::string> metric_names_;
+  std::vector<OutputCompileSpec> specs_;
+  std::vector<std::string> loss_log_names_;                 // "<output>_loss" per output
+  std::vector<std::vector<std::string>> metric_log_names_;  // per output, per metric
 
   bool prepared_ = false;
-  Shape sample_shape_;  // [-1, ...] of x
-  Shape target_shape_;  // [-1, ...] of y
-  backend::Loss loss_;
-  std::vector<nn::Metric> metrics_;
+  std::vector<Shape> sample_shapes_;  // [-1, ...] of each input
+  std::vector<Shape> target_shapes_;  // [-1, ...] of each output's targets
+  std::vector<OutputState> outputs_;
   std::unique_ptr<nn::MeanTracker> loss_tracker_;
   Tensor parameters_;
   Tensor gradients_;
