@@ -8,11 +8,13 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "keras/input_layer.h"
 #include "nn/activations.h"
 #include "nn/layers/activation.h"
 #include "nn/layers/dense.h"
 #include "nn/layers/dropout.h"
 #include "nn/layers/flatten.h"
+#include "nn/layers/merge.h"
 
 namespace trainyard::keras {
 namespace {
@@ -20,7 +22,8 @@ namespace {
 // Ordered, so configs are written in Keras's key order and errors list keys as given.
 using Json = nlohmann::ordered_json;
 
-constexpr const char* kSupportedLayers = "InputLayer, Dense, Flatten, Reshape, Dropout, Activation";
+constexpr const char* kSupportedLayers =
+    "InputLayer, Dense, Flatten, Reshape, Dropout, Activation, Add, Concatenate";
 // Deeper nesting than any Keras config needs; refused before parsing so hostile input
 // cannot exhaust the stack.
 constexpr int kMaxJsonDepth = 64;
@@ -587,6 +590,84 @@ nn::LayerPtr read_activation_layer(ConfigObject& config, const std::string& name
   return std::make_shared<nn::ActivationLayer>(activation, name);
 }
 
+nn::LayerPtr read_concatenate(ConfigObject& config, const std::string& name) {
+  int64_t axis = config.integer("axis").value_or(-1);
+  config.finish();
+  return std::make_shared<nn::Concatenate>(axis, name);
+}
+
+// One entry of a config's "layers", read: the layer it makes, or an InputLayer's shape.
+struct LayerEntry {
+  std::string context;                                    // "layer 'dense' (Dense)"
+  nn::LayerPtr layer;                                     // null for an InputLayer
+  std::optional<ModelInput> input;                        // InputLayer only
+  std::optional<std::vector<int64_t>> batch_input_shape;  // tf.keras 2 puts one on layer 0
+  std::optional<uint64_t> dropout_seed;
+  const Json* inbound_nodes = nullptr;  // Functional configs: the layer's calls
+};
+
+// `functional` also takes the "name" and "inbound_nodes" Functional configs put beside the
+// layer's "config".
+LayerEntry read_layer_entry(const Json& entry, size_t index, bool functional) {
+  ConfigObject outer(entry, layer_context(entry, index));
+  LayerEntry result;
+  result.context = outer.context();
+  std::optional<std::string> class_name = outer.string("class_name");
+  if (!class_name) throw ValueError(outer.context() + ": class_name is required");
+  outer.ignore("module");
+  outer.ignore("registered_name");
+  outer.ignore("build_config");  // derived again from the model's input shape
+  std::optional<std::string> outer_name;
+  if (functional) {
+    outer_name = outer.string("name");
+    result.inbound_nodes = outer.take("inbound_nodes");
+  }
+  const Json empty = Json::object();
+  const Json* config_value = outer.take("config");
+  ConfigObject config(config_value ? *config_value : empty, outer.context());
+  outer.finish();
+
+  if (*class_name == "InputLayer") {
+    result.input = read_input_layer(config);
+    if (outer_name && *outer_name != result.input->layer_name) {
+      throw ValueError(outer.context() + ": name '" + *outer_name +
+                       "' differs from the config's name '" + result.input->layer_name + "'");
+    }
+    return result;
+  }
+  std::string name = config.string("name").value_or("");
+  if (outer_name && *outer_name != name) {
+    throw ValueError(outer.context() + ": name '" + *outer_name +
+                     "' differs from the config's name '" + name + "'");
+  }
+  bool trainable = config.boolean("trainable").value_or(true);
+  read_dtype(config);
+  if (const Json* shape = config.take("batch_input_shape")) {
+    result.batch_input_shape = read_shape(config, "batch_input_shape", *shape);
+  }
+  if (*class_name == "Dense") {
+    result.layer = read_dense(config, name);
+  } else if (*class_name == "Dropout") {
+    result.layer = read_dropout(config, name, result.dropout_seed);
+  } else if (*class_name == "Flatten") {
+    result.layer = read_flatten(config, name);
+  } else if (*class_name == "Reshape") {
+    result.layer = read_reshape(config, name);
+  } else if (*class_name == "Activation") {
+    result.layer = read_activation_layer(config, name);
+  } else if (*class_name == "Add") {
+    config.finish();
+    result.layer = std::make_shared<nn::Add>(name);
+  } else if (*class_name == "Concatenate") {
+    result.layer = read_concatenate(config, name);
+  } else {
+    throw ValueError(config.context() + ": layer class " + *class_name +
+                     " is not supported by trainyard yet (supported: " + kSupportedLayers + ")");
+  }
+  if (!trainable) result.layer->set_trainable(false);
+  return result;
+}
+
 // Builds every layer of `layers`; fills `input` from an InputLayer or a tf.keras
 // `batch_input_shape` on the first layer.
 std::vector<nn::LayerPtr> read_layers(const Json& layers, std::optional<ModelInput>& input,
@@ -596,55 +677,26 @@ std::vector<nn::LayerPtr> read_layers(const Json& layers, std::optional<ModelInp
   }
   std::vector<nn::LayerPtr> result;
   for (size_t i = 0; i < layers.size(); ++i) {
-    const Json& entry = layers[i];
-    ConfigObject outer(entry, layer_context(entry, i));
-    std::optional<std::string> class_name = outer.string("class_name");
-    if (!class_name) throw ValueError(outer.context() + ": class_name is required");
-    outer.ignore("module");
-    outer.ignore("registered_name");
-    outer.ignore("build_config");  // derived again from the model's input shape
-    const Json empty = Json::object();
-    const Json* config_value = outer.take("config");
-    ConfigObject config(config_value ? *config_value : empty, outer.context());
-    outer.finish();
-
-    if (*class_name == "InputLayer") {
-      if (i != 0 || input) {
-        throw ValueError(config.context() + ": an InputLayer may only come first");
-      }
-      input = read_input_layer(config);
+    LayerEntry entry = read_layer_entry(layers[i], i, false);
+    if (entry.input) {
+      if (i != 0 || input) throw ValueError(entry.context + ": an InputLayer may only come first");
+      input = entry.input;
       continue;
     }
-    std::string name = config.string("name").value_or("");
-    bool trainable = config.boolean("trainable").value_or(true);
-    read_dtype(config);
-    if (const Json* shape = config.take("batch_input_shape")) {
-      // tf.keras 2 puts the model's input shape on its first layer.
-      std::vector<int64_t> dims = read_shape(config, "batch_input_shape", *shape);
-      if (result.empty() && !input) {
-        if (dims.empty()) config.fail("batch_input_shape", *shape, "needs a batch dimension");
-        input = ModelInput{dims, "input_layer"};
+    if (dynamic_cast<const nn::Add*>(entry.layer.get()) ||
+        dynamic_cast<const nn::Concatenate*>(entry.layer.get())) {
+      throw ValueError(entry.context +
+                       ": a merge layer takes several inputs, so it needs a "
+                       "Functional model, not a Sequential one");
+    }
+    if (entry.batch_input_shape && result.empty() && !input) {
+      if (entry.batch_input_shape->empty()) {
+        throw ValueError(entry.context + ": option batch_input_shape = [] needs a batch dimension");
       }
+      input = ModelInput{*entry.batch_input_shape, "input_layer"};
     }
-    nn::LayerPtr layer;
-    if (*class_name == "Dense") {
-      layer = read_dense(config, name);
-    } else if (*class_name == "Dropout") {
-      std::optional<uint64_t> seed;
-      layer = read_dropout(config, name, seed);
-      if (seed) seeds.emplace_back(layer, *seed);
-    } else if (*class_name == "Flatten") {
-      layer = read_flatten(config, name);
-    } else if (*class_name == "Reshape") {
-      layer = read_reshape(config, name);
-    } else if (*class_name == "Activation") {
-      layer = read_activation_layer(config, name);
-    } else {
-      throw ValueError(config.context() + ": layer class " + *class_name +
-                       " is not supported by trainyard yet (supported: " + kSupportedLayers + ")");
-    }
-    if (!trainable) layer->set_trainable(false);
-    result.push_back(std::move(layer));
+    if (entry.dropout_seed) seeds.emplace_back(entry.layer, *entry.dropout_seed);
+    result.push_back(std::move(entry.layer));
   }
   return result;
 }
@@ -677,6 +729,11 @@ Json layer_json(const nn::Layer& layer) {
     config["target_shape"] = reshape->target_shape();
   } else if (auto* activation = dynamic_cast<const nn::ActivationLayer*>(&layer)) {
     config["activation"] = activation_json(activation->activation());
+  } else if (dynamic_cast<const nn::Add*>(&layer)) {
+    has_build_config = true;
+  } else if (auto* concatenate = dynamic_cast<const nn::Concatenate*>(&layer)) {
+    config["axis"] = concatenate->axis();
+    has_build_config = true;
   } else {
     throw ValueError("to_json: layer '" + layer.name() + "' (" + layer.class_name() +
                      ") has no Keras config writer yet");
@@ -686,7 +743,13 @@ Json layer_json(const nn::Layer& layer) {
              {"config", config},
              {"registered_name", nullptr}};
   if (has_build_config && layer.built()) {
-    entry["build_config"] = {{"input_shape", shape_json(layer.input_shape().dims())}};
+    // Layers taking a list record one shape per input.
+    Json shapes = Json::array();
+    for (const Shape& shape : layer.input_shapes()) shapes.push_back(shape_json(shape.dims()));
+    bool list =
+        dynamic_cast<const nn::Add*>(&layer) || dynamic_cast<const nn::Concatenate*>(&layer);
+    entry["build_config"] = {
+        {"input_shape", list ? shapes : shape_json(layer.input_shape().dims())}};
   }
   return entry;
 }
@@ -722,8 +785,8 @@ Sequential read_sequential(const Json& root) {
   std::optional<std::string> class_name = top.string("class_name");
   if (!class_name) throw ValueError("model config: class_name is required");
   if (*class_name == "Functional" || *class_name == "Model") {
-    throw ValueError("model config: " + *class_name +
-                     " models are not supported by trainyard yet (only Sequential)");
+    throw ValueError("model config: a " + *class_name +
+                     " model is not a Sequential one; read it with functional_from_json");
   }
   if (*class_name != "Sequential") {
     throw ValueError("model config: model class " + *class_name +
@@ -823,6 +886,303 @@ Json sequential_json(const Sequential& model) {
             {"registered_name", nullptr}};
   if (input_shape) root["build_config"] = {{"input_shape", shape_json(*input_shape)}};
   return root;
+}
+
+// ---------------------------------------------------------------------------------------
+// Functional models: each layer entry also lists its calls ("inbound_nodes"), each call's
+// arguments as tensors named by [layer, node index, tensor index] ("keras_history").
+
+struct TensorRef {
+  std::string layer;
+  int64_t node = 0;
+};
+
+TensorRef read_history(const Json& value, const std::string& context) {
+  bool ok = value.is_array() && value.size() == 3 && value[0].is_string() &&
+            value[1].is_number_integer() && value[1].get<int64_t>() >= 0 &&
+            value[2].is_number_integer();
+  if (!ok) {
+    throw ValueError(context + ": expected [layer name, node index, tensor index], got " +
+                     brief(value));
+  }
+  if (value[2].get<int64_t>() != 0) {
+    throw ValueError(context + ": tensor index " + brief(value[2]) +
+                     " is not supported (trainyard's layers have one output)");
+  }
+  return {value[0].get<std::string>(), value[1].get<int64_t>()};
+}
+
+// {"class_name": "__keras_tensor__", "config": {"shape", "dtype", "keras_history"}}.
+TensorRef read_keras_tensor(const Json& value, const std::string& context) {
+  ConfigObject object(value, context);
+  if (object.string("class_name") != "__keras_tensor__") {
+    throw ValueError(context + ": expected a __keras_tensor__, got " + brief(value));
+  }
+  const Json* config = object.take("config");
+  if (!config) throw ValueError(context + ": the tensor's config is required");
+  object.finish();
+  ConfigObject tensor(*config, context);
+  tensor.ignore("shape");  // follows from the layers
+  read_dtype(tensor);
+  const Json* history = tensor.take("keras_history");
+  if (!history) throw ValueError(context + ": keras_history is required");
+  tensor.finish();
+  return read_history(*history, context);
+}
+
+// One inbound node: {"args": [tensor] or [[tensor, ...]], "kwargs": {...}}.
+std::vector<TensorRef> read_node(const Json& node, const std::string& context) {
+  if (node.is_array()) {
+    throw ValueError(context + ": tf.keras 2 inbound_nodes are not supported by trainyard yet");
+  }
+  ConfigObject object(node, context);
+  const Json* args = object.take("args");
+  if (!args || !args->is_array() || args->size() != 1) {
+    throw ValueError(context + ": args must hold the layer's one argument, got " +
+                     (args ? brief(*args) : std::string("nothing")));
+  }
+  if (const Json* kwargs = object.take("kwargs")) {
+    ConfigObject keywords(*kwargs, context + " kwargs");
+    keywords.ignore("training");  // fit, evaluate and predict set it per step
+    keywords.finish();            // a mask: only null
+  }
+  object.finish();
+  const Json& argument = (*args)[0];
+  std::vector<TensorRef> tensors;
+  if (argument.is_array()) {
+    for (const Json& tensor : argument) tensors.push_back(read_keras_tensor(tensor, context));
+  } else {
+    tensors.push_back(read_keras_tensor(argument, context));
+  }
+  return tensors;
+}
+
+// What reading a Functional config keeps per layer entry: the layer and what its calls made.
+struct FunctionalEntry {
+  LayerEntry entry;
+  size_t calls_done = 0;
+  std::vector<KerasTensor> outputs;  // by node index
+};
+
+// Calls `layer` on `inputs` after checking, before any weight exists, that its output and
+// the model's parameters stay within trainyard's limits.
+KerasTensor call_checked(const FunctionalEntry& item, const std::vector<KerasTensor>& inputs,
+                         double& parameters) {
+  const nn::Layer& layer = *item.entry.layer;
+  std::vector<Shape> shapes;
+  for (const KerasTensor& input : inputs) shapes.push_back(input.shape());
+  Shape output;
+  try {
+    output = layer.compute_output_shape(std::span<const Shape>(shapes));
+  } catch (const ShapeError& error) {
+    throw ShapeError(item.entry.context + ": the layer does not fit its inputs: " + error.what());
+  }
+  if (double(output.drop_front(1).num_elements()) > kMaxSampleElements) {
+    throw ValueError("model config: layer '" + layer.name() + "' would output " +
+                     output.to_keras_string() + ", too large to run");
+  }
+  auto* dense = dynamic_cast<const nn::Dense*>(&layer);
+  if (dense && !layer.built()) parameters += (double(shapes[0][-1]) + 1.0) * double(dense->units());
+  if (parameters > kMaxParameters) {
+    throw ValueError("model config: the model would hold more than trainyard's limit of " +
+                     std::to_string(int64_t(kMaxParameters)) + " parameters");
+  }
+  return call_layer(item.entry.layer, inputs);
+}
+
+// Makes every layer's calls in config order; a call whose inputs a later entry makes (a
+// shared layer's second call, say) waits for a later pass, as Keras's loader does.
+void make_calls(std::vector<FunctionalEntry>& items, const std::map<std::string, size_t>& by_name) {
+  double parameters = 0;
+  bool progress = true;
+  while (progress) {
+    progress = false;
+    for (FunctionalEntry& item : items) {
+      const Json* nodes = item.entry.inbound_nodes;
+      if (item.entry.input || !nodes) continue;
+      bool ready = true;
+      while (ready && item.calls_done < nodes->size()) {
+        std::string context =
+            item.entry.context + ": inbound_nodes[" + std::to_string(item.calls_done) + "]";
+        std::vector<KerasTensor> inputs;
+        for (const TensorRef& ref : read_node((*nodes)[item.calls_done], context)) {
+          auto found = by_name.find(ref.layer);
+          if (found == by_name.end()) {
+            throw ValueError(context + ": reads layer '" + ref.layer +
+                             "', which is not in the model");
+          }
+          const FunctionalEntry& source = items[found->second];
+          ready = ready && ref.node < int64_t(source.outputs.size());
+          if (ready) inputs.push_back(source.outputs[size_t(ref.node)]);
+        }
+        if (!ready) break;
+        item.outputs.push_back(call_checked(item, inputs, parameters));
+        ++item.calls_done;
+        progress = true;
+      }
+    }
+  }
+  for (const FunctionalEntry& item : items) {
+    const Json* nodes = item.entry.inbound_nodes;
+    if (!item.entry.input && nodes && item.calls_done < nodes->size()) {
+      throw ValueError(item.entry.context + ": inbound_nodes[" + std::to_string(item.calls_done) +
+                       "] reads a call no layer of the config makes (or a cycle)");
+    }
+  }
+}
+
+// input_layers / output_layers: one [layer, node, tensor] or a list of them.
+std::vector<KerasTensor> read_endpoints(const Json& value, const char* key,
+                                        const std::vector<FunctionalEntry>& items,
+                                        const std::map<std::string, size_t>& by_name) {
+  std::string context = std::string("model config (Functional): ") + key;
+  std::vector<const Json*> refs;
+  if (value.is_array() && !value.empty() && value[0].is_string()) {
+    refs.push_back(&value);
+  } else if (value.is_array()) {
+    for (const Json& ref : value) refs.push_back(&ref);
+  } else {
+    throw ValueError(context + " must be a list, got " + brief(value));
+  }
+  std::vector<KerasTensor> tensors;
+  for (const Json* ref : refs) {
+    TensorRef tensor = read_history(*ref, context);
+    auto found = by_name.find(tensor.layer);
+    if (found == by_name.end() || tensor.node >= int64_t(items[found->second].outputs.size())) {
+      throw ValueError(context + " names " + brief(*ref) + ", which the config never makes");
+    }
+    tensors.push_back(items[found->second].outputs[size_t(tensor.node)]);
+  }
+  return tensors;
+}
+
+Functional read_functional(const Json& root) {
+  ConfigObject top(root, "model config");
+  top.ignore("class_name");  // checked by the caller
+  top.ignore("module");
+  top.ignore("registered_name");
+  top.ignore("keras_version");
+  top.ignore("backend");
+  top.ignore("build_config");    // the Input layers give the shapes
+  top.ignore("compile_config");  // read by compile_config_from_json
+  const Json* config_value = top.take("config");
+  if (!config_value) throw ValueError("model config: config is required");
+  top.finish();
+  ConfigObject config(*config_value, "model config (Functional)");
+  std::string name = config.string("name").value_or("");
+  config.require_default("trainable", true);
+  const Json* layers = config.take("layers");
+  const Json* input_layers = config.take("input_layers");
+  const Json* output_layers = config.take("output_layers");
+  if (!layers || !input_layers || !output_layers) {
+    throw ValueError(
+        "model config (Functional): layers, input_layers and output_layers are required");
+  }
+  config.finish();
+  if (!layers->is_array()) {
+    throw ValueError("model config (Functional): layers must be a list, got " + brief(*layers));
+  }
+
+  std::vector<FunctionalEntry> items;
+  std::map<std::string, size_t> by_name;
+  for (size_t i = 0; i < layers->size(); ++i) {
+    FunctionalEntry item{read_layer_entry((*layers)[i], i, true)};
+    std::string layer_name =
+        item.entry.input ? item.entry.input->layer_name : item.entry.layer->name();
+    if (!by_name.emplace(layer_name, i).second) {
+      throw ValueError(item.entry.context + ": the name '" + layer_name + "' is used twice");
+    }
+    if (item.entry.input) {
+      const std::vector<int64_t>& dims = item.entry.input->batch_shape;
+      try {
+        item.outputs.push_back(
+            Input(Shape(std::vector<int64_t>(dims.begin() + 1, dims.end())), layer_name));
+      } catch (const ValueError& error) {
+        throw ValueError(item.entry.context + ": " + error.what());
+      }
+    } else if (item.entry.inbound_nodes && !item.entry.inbound_nodes->is_array()) {
+      throw ValueError(item.entry.context + ": inbound_nodes must be a list, got " +
+                       brief(*item.entry.inbound_nodes));
+    }
+    if (item.entry.dropout_seed)
+      layer_notes().remember_seed(item.entry.layer, *item.entry.dropout_seed);
+    items.push_back(std::move(item));
+  }
+  make_calls(items, by_name);
+  return Functional(read_endpoints(*input_layers, "input_layers", items, by_name),
+                    read_endpoints(*output_layers, "output_layers", items, by_name),
+                    std::move(name));
+}
+
+Json keras_tensor_json(const KerasTensor& tensor, const detail::GraphMap& map) {
+  Json history = Json::array({tensor.name(), map.node_index.at(tensor.producer().get()), 0});
+  return {{"class_name", "__keras_tensor__"},
+          {"config",
+           {{"shape", shape_json(tensor.shape().dims())},
+            {"dtype", std::string(dtype_name(tensor.layer()->dtype()))},
+            {"keras_history", history}}}};
+}
+
+Json endpoints_json(const std::vector<KerasTensor>& tensors, const detail::GraphMap& map) {
+  Json list = Json::array();
+  for (const KerasTensor& tensor : tensors) {
+    list.push_back(Json::array({tensor.name(), map.node_index.at(tensor.producer().get()), 0}));
+  }
+  // Keras writes a model built from single tensors with bare [layer, node, tensor] triples.
+  return list.size() == 1 ? list[0] : list;
+}
+
+Json functional_json(const Functional& model) {
+  const detail::GraphMap& map = model.graph_map();
+  std::map<const nn::Layer*, std::vector<const detail::LayerCall*>> calls;
+  for (const detail::LayerCall* call : map.calls) calls[call->layer.get()].push_back(call);
+  Json layers = Json::array();
+  for (const nn::LayerPtr& layer : model.layers()) {
+    Json entry;
+    if (dynamic_cast<const InputLayer*>(layer.get())) {
+      entry = {{"module", "keras.layers"},
+               {"class_name", "InputLayer"},
+               {"config",
+                {{"batch_shape", shape_json(layer->input_shape().dims())},
+                 {"dtype", std::string(dtype_name(layer->dtype()))},
+                 {"sparse", false},
+                 {"ragged", false},
+                 {"name", layer->name()},
+                 {"optional", false}}},
+               {"registered_name", nullptr}};
+    } else {
+      entry = layer_json(*layer);
+    }
+    entry["name"] = layer->name();
+    Json nodes = Json::array();
+    std::vector<const detail::LayerCall*>& layer_calls = calls[layer.get()];
+    std::sort(layer_calls.begin(), layer_calls.end(), [&](const auto* a, const auto* b) {
+      return map.node_index.at(a) < map.node_index.at(b);
+    });
+    bool list = dynamic_cast<const nn::Add*>(layer.get()) ||
+                dynamic_cast<const nn::Concatenate*>(layer.get());
+    for (const detail::LayerCall* call : layer_calls) {
+      if (call->inputs.empty()) continue;  // an Input's own call
+      Json tensors = Json::array();
+      for (const KerasTensor& input : call->inputs)
+        tensors.push_back(keras_tensor_json(input, map));
+      Json kwargs = Json::object();
+      // Keras records the symbolic call of a Dropout as training=False.
+      if (dynamic_cast<const nn::Dropout*>(layer.get())) kwargs["training"] = false;
+      nodes.push_back({{"args", list ? Json::array({tensors}) : tensors}, {"kwargs", kwargs}});
+    }
+    entry["inbound_nodes"] = nodes;
+    layers.push_back(entry);
+  }
+  Json config{{"name", model.name()}, {"trainable", true}};
+  config["layers"] = layers;
+  config["input_layers"] = endpoints_json(model.inputs(), map);
+  config["output_layers"] = endpoints_json(model.outputs(), map);
+  return {{"module", "keras.src.models.functional"},
+          {"class_name", "Functional"},
+          {"config", config},
+          {"registered_name", "Functional"},
+          {"build_config", {{"input_shape", nullptr}}}};
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1088,6 +1448,18 @@ Sequential model_from_json(std::string_view json) {
   return read_sequential(parse_json(json));
 }
 
+Functional functional_from_json(std::string_view json) {
+  Json root = parse_json(json);
+  ConfigObject top(root, "model config");
+  std::optional<std::string> class_name = top.string("class_name");
+  if (class_name != "Functional" && class_name != "Model") {
+    throw ValueError("model config: expected a Functional model, got " +
+                     (class_name ? "class " + *class_name : std::string("no class_name")) +
+                     (class_name == "Sequential" ? "; read it with model_from_json" : ""));
+  }
+  return read_functional(root);
+}
+
 std::optional<CompileConfig> compile_config_from_json(std::string_view json) {
   Json root = parse_json(json);
   if (!root.is_object()) return std::nullopt;
@@ -1120,6 +1492,16 @@ std::string to_json(const Sequential& model) {
 
 std::string to_json(const Sequential& model, const CompileConfig& compile_config) {
   Json root = sequential_json(model);
+  root["compile_config"] = compile_json(compile_config);
+  return dump_python(root);
+}
+
+std::string to_json(const Functional& model) {
+  return dump_python(functional_json(model));
+}
+
+std::string to_json(const Functional& model, const CompileConfig& compile_config) {
+  Json root = functional_json(model);
   root["compile_config"] = compile_json(compile_config);
   return dump_python(root);
 }

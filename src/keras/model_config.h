@@ -1,12 +1,14 @@
 // Keras model config JSON (model.to_json() / keras.models.model_from_json) for the layers
 // trainyard has: InputLayer, Dense, Flatten, Reshape, Dropout and Activation in a Sequential
-// model. Reads the Keras 3 form ({"module": "keras", "class_name": "Sequential", ...}) and
-// the tf.keras 2 form (no module, `batch_input_shape`, dtype strings, top-level
-// "keras_version"/"backend"); writes the Keras 3 form with Keras's key names and order, so
-// Keras 3 reads it back (keras-semantics.md section 7(a)).
+// model, and those plus Add and Concatenate in a Functional one. Reads the Keras 3 form
+// ({"module": "keras", "class_name": "Sequential", ...}) and, for Sequential, the tf.keras 2
+// form (no module, `batch_input_shape`, dtype strings, top-level "keras_version"/"backend");
+// writes the Keras 3 form with Keras's key names and order, so Keras 3 reads it back
+// (keras-semantics.md section 7(a)).
 //
 //   keras::Sequential model = keras::model_from_json(text);   // built when the config
 //   std::string json = keras::to_json(model);                  // names an input shape
+//   keras::Functional graph = keras::functional_from_json(json_of_a_functional_model);
 //
 // Nothing is dropped silently: an option trainyard does not support yet is accepted only at
 // its Keras default (null regularizers, `trainable: true`, `sparse: false`, ...); any other
@@ -18,6 +20,7 @@
 #include <string_view>
 #include <vector>
 
+#include "keras/functional.h"
 #include "keras/sequential.h"
 #include "nn/losses.h"
 #include "nn/optimizers/optimizers.h"
@@ -35,6 +38,16 @@ namespace trainyard::keras {
 // or any other model class; and for a model too large to allocate (over 2^31 parameters).
 // Throws ShapeError when the layers do not fit the input shape.
 Sequential model_from_json(std::string_view json);
+
+// The Functional model a Keras 3 config describes ({"class_name": "Functional", ...}): its
+// layers, each layer's calls from its "inbound_nodes" (a call may read a layer listed later,
+// as Keras allows), and the model's inputs and outputs from "input_layers" and
+// "output_layers" (one [layer, node, tensor] triple or a list of them). Names are kept as
+// written; the model is built, as its Input layers give every shape. Throws ValueError like
+// model_from_json, and for a call or endpoint naming a layer or call the config does not
+// have, a tensor index other than 0, or a Sequential config; ShapeError when a layer does not
+// fit the tensors it is called on.
+Functional functional_from_json(std::string_view json);
 
 // What compile() takes, as a config's `compile_config` holds it.
 struct CompileConfig {
@@ -59,5 +72,12 @@ std::optional<CompileConfig> compile_config_from_json(std::string_view json);
 std::string to_json(const Sequential& model);
 // The same with a `compile_config` (optimizer, loss, metrics) as a compiled Keras model has.
 std::string to_json(const Sequential& model, const CompileConfig& compile_config);
+
+// The Keras 3 config of a Functional model as model.to_json() writes it: every layer of
+// model.layers (InputLayers included) with its "name" and "inbound_nodes", then
+// "input_layers" and "output_layers" (a bare triple for a single input or output).
+// functional_from_json(to_json(m)) has the same config.
+std::string to_json(const Functional& model);
+std::string to_json(const Functional& model, const CompileConfig& compile_config);
 
 }  // namespace trainyard::keras
