@@ -1,4 +1,4 @@
-// The convolution entries (direct kernels and the im2col fallback alike) and max pooling's
+// The convolution entries (direct, Winograd and im2col kernels alike) and max pooling's
 // backward against naive float64 loops written here from the definitions, over the shapes the
 // kernels treat specially: one input channel, filter counts that are not whole vectors or span
 // several register blocks, odd sizes, strides, dilation, same padding with even kernels, causal
@@ -102,7 +102,11 @@ const ConvCase kConvCases[] = {
     {"pointwise_strided", {2, 7, 7, 6}, 8, {1, 1, 2, 2, 1, 1, Padding::kValid}},
     {"wide_rows", {1, 4, 40, 2}, 12, {3, 3, 1, 1, 1, 1, Padding::kSame}},
     {"window_wider_than_some_outputs", {1, 3, 3, 2}, 4, {5, 5, 1, 1, 1, 1, Padding::kSame}},
-    {"deep_kernel_im2col", {2, 5, 5, 130}, 20, {3, 3, 1, 1, 1, 1, Padding::kSame}},
+    // 3x3, stride 1, at least 16 channels in and out: Winograd, with tiles cut at odd edges.
+    {"winograd_same_odd_sizes", {2, 9, 7, 20}, 24, {3, 3, 1, 1, 1, 1, Padding::kSame}},
+    {"winograd_valid", {3, 8, 11, 16}, 16, {3, 3, 1, 1, 1, 1, Padding::kValid}},
+    // A weight slice too large for the direct tiles: im2col + GEMM.
+    {"deep_kernel_im2col", {2, 5, 5, 128}, 64, {3, 3, 1, 1, 1, 1, Padding::kSame}},
 };
 
 TYPED_TEST(ConvDirectTest, MatchesFloat64Reference) {

@@ -6,6 +6,8 @@
 
 #include <algorithm>
 
+#include "backend/cpu/conv_tile.h"
+#include "backend/cpu/conv_winograd.h"
 #include "backend/cpu/simd.h"
 #include "core/error.h"
 #include "core/thread_pool.h"
@@ -16,16 +18,10 @@ namespace {
 using simd::kLanes;
 using simd::Vec;
 
-constexpr int kMaxBlockVectors = 4;
-constexpr int kMaxTilePixels = 14;
 // Largest weight slice [K, block] a tile may stream: beyond it, im2col + GEMM blocks K better.
 constexpr int64_t kMaxTileWeightBytes = int64_t{256} << 10;
 // Below this many multiply-adds a convolution runs on one thread.
 constexpr int64_t kParallelMultiplyAdds = int64_t{1} << 16;
-
-constexpr int max_tile_pixels(int vectors) {
-  return std::min(kMaxTilePixels, simd::kMaxAccumulators / vectors);
-}
 
 // The taps k in [begin, end) of a window starting at `start` with `dilation` that land in
 // [0, size).
@@ -36,89 +32,6 @@ TapRange tap_range(int64_t start, int64_t dilation, int64_t taps, int64_t size) 
   int64_t begin = start >= 0 ? 0 : (-start + dilation - 1) / dilation;
   int64_t end = size - start <= 0 ? 0 : std::min(taps, (size - start + dilation - 1) / dilation);
   return {begin, std::max(begin, end)};
-}
-
-template <typename T>
-struct ForwardTile {
-  const T* x;                // the sample's input [H, W, C]
-  int64_t x_offset;          // offset of tap (0, 0) of the tile's first pixel; may be negative
-  int64_t pixel_step;        // stride_w * C
-  int64_t tap_row_step;      // dilation_h * W * C
-  int64_t tap_column_step;   // dilation_w * C
-  int64_t kh_begin, kh_end;  // the window rows inside the input
-  int64_t window_width;      // KW
-  int64_t channels;          // C
-  const T* weights;          // [KH * KW * C, weight_stride], at the block's first filter
-  int64_t weight_stride;
-  T* y;                  // the tile's first output pixel, at the block's first filter
-  int64_t y_pixel_step;  // F
-  int64_t valid;         // filters of the block that exist (the rest are padding)
-  bool accumulate;
-};
-
-template <typename T, int kPixels, int kVectors>
-void forward_tile(const ForwardTile<T>& t) {
-  constexpr int64_t lanes = kLanes<T>;
-  Vec<T> acc[kPixels][kVectors] = {};
-  for (int64_t kh = t.kh_begin; kh < t.kh_end; ++kh) {
-    for (int64_t kw = 0; kw < t.window_width; ++kw) {
-      const T* xt = t.x + (t.x_offset + kh * t.tap_row_step + kw * t.tap_column_step);
-      const T* wt = t.weights + (kh * t.window_width + kw) * t.channels * t.weight_stride;
-      for (int64_t c = 0; c < t.channels; ++c, wt += t.weight_stride) {
-        Vec<T> w[kVectors];
-#pragma GCC unroll 4
-        for (int v = 0; v < kVectors; ++v) w[v] = simd::load(wt + v * lanes);
-#pragma GCC unroll 12
-        for (int p = 0; p < kPixels; ++p) {
-          T input = xt[p * t.pixel_step + c];
-#pragma GCC unroll 4
-          for (int v = 0; v < kVectors; ++v) acc[p][v] += w[v] * input;
-        }
-      }
-    }
-  }
-  for (int p = 0; p < kPixels; ++p) {
-    T* out = t.y + p * t.y_pixel_step;
-    for (int v = 0; v < kVectors; ++v) {
-      int64_t count = std::min(lanes, t.valid - v * lanes);
-      if (count <= 0) break;
-      if (count == lanes) {
-        simd::store(out + v * lanes,
-                    t.accumulate ? acc[p][v] + simd::load(out + v * lanes) : acc[p][v]);
-      } else {
-        Vec<T> value = acc[p][v];
-        if (t.accumulate) {
-          for (int64_t i = 0; i < count; ++i) value[i] += out[v * lanes + i];
-        }
-        simd::store_first(out + v * lanes, value, count);
-      }
-    }
-  }
-}
-
-// Runs the tile of `pixels` pixels (1 <= pixels <= max_tile_pixels(kVectors)).
-template <typename T, int kVectors, int kPixels = 1>
-void run_forward_tile(int64_t pixels, const ForwardTile<T>& t) {
-  if constexpr (kPixels <= max_tile_pixels(kVectors)) {
-    if (pixels == kPixels) return forward_tile<T, kPixels, kVectors>(t);
-    return run_forward_tile<T, kVectors, kPixels + 1>(pixels, t);
-  } else {
-    throw InternalError("direct convolution: a tile of " + std::to_string(pixels) + " pixels");
-  }
-}
-
-template <typename T>
-void run_forward_tile(int vectors, int64_t pixels, const ForwardTile<T>& t) {
-  switch (vectors) {
-    case 1:
-      return run_forward_tile<T, 1>(pixels, t);
-    case 2:
-      return run_forward_tile<T, 2>(pixels, t);
-    case 3:
-      return run_forward_tile<T, 3>(pixels, t);
-    default:
-      return run_forward_tile<T, 4>(pixels, t);
-  }
 }
 
 // Elements of the copy of x that forward_packed makes when the window pads left or right.
@@ -265,7 +178,10 @@ void direct_conv_forward(const Window2d& window, const T* x, const T* kernel, in
   const int64_t depth = window.window_height * window.window_width * window.channels;
   const int64_t stride = simd::padded_to_lanes<T>(filters);
   const int64_t packed_size = stride != filters ? depth * stride : 0;
-  T* buffer = scratch.get<T>(static_cast<size_t>(packed_size + width_padded_size(window)));
+  const bool winograd = winograd_suits(window, filters);
+  const int64_t workspace =
+      winograd ? winograd_workspace_size(window, stride) : width_padded_size(window);
+  T* buffer = scratch.get<T>(static_cast<size_t>(packed_size + workspace));
   const T* weights = kernel;
   if (stride != filters) {
     // Pad each weight row to whole vectors so tiles never load past the kernel.
@@ -275,6 +191,10 @@ void direct_conv_forward(const Window2d& window, const T* x, const T* kernel, in
       std::fill(packed + q * stride + filters, packed + (q + 1) * stride, T(0));
     }
     weights = packed;
+  }
+  if (winograd) {
+    winograd_forward(window, x, weights, stride, filters, y, accumulate, buffer + packed_size);
+    return;
   }
   forward_packed(window, x, weights, stride, filters, y, accumulate, buffer + packed_size);
 }
@@ -291,7 +211,9 @@ void direct_conv_backward_input(const Window2d& window, const T* y_grad, const T
   // flipped [KH, KW, F, C]: tap (kh, kw) of the transposed window is tap (KH-1-kh, KW-1-kw) of
   // the kernel, with the channel axes swapped.
   const int64_t flipped_size = kh_size * kw_size * filters * stride;
-  T* flipped = scratch.get<T>(static_cast<size_t>(flipped_size + width_padded_size(t)));
+  const bool winograd = winograd_suits(t, c);
+  const int64_t workspace = winograd ? winograd_workspace_size(t, stride) : width_padded_size(t);
+  T* flipped = scratch.get<T>(static_cast<size_t>(flipped_size + workspace));
   for (int64_t kh = 0; kh < kh_size; ++kh) {
     for (int64_t kw = 0; kw < kw_size; ++kw) {
       const T* source = kernel + ((kh_size - 1 - kh) * kw_size + (kw_size - 1 - kw)) * c * filters;
@@ -303,6 +225,10 @@ void direct_conv_backward_input(const Window2d& window, const T* y_grad, const T
         std::fill(row + c, row + stride, T(0));
       }
     }
+  }
+  if (winograd) {
+    winograd_forward(t, y_grad, flipped, stride, c, x_grad, accumulate, flipped + flipped_size);
+    return;
   }
   forward_packed(t, y_grad, flipped, stride, c, x_grad, accumulate, flipped + flipped_size);
 }

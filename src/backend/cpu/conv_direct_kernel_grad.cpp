@@ -62,7 +62,7 @@ void kernel_grad_tile(const KernelGradTile<T>& t) {
       Vec<T> g[kVectors];
 #pragma GCC unroll 4
       for (int v = 0; v < kVectors; ++v) g[v] = simd::load(grad + v * lanes);
-#pragma GCC unroll 12
+#pragma GCC unroll 16
       for (int j = 0; j < kTaps; ++j) {
         T value = input[offsets[j]];
 #pragma GCC unroll 4
@@ -193,8 +193,10 @@ void direct_conv_backward_kernel(const Window2d& w, const T* x, const T* y_grad,
         int block = static_cast<int>(std::min<int64_t>(kMaxBlockVectors, vectors - first));
         int64_t max_taps = max_tile_taps(block);
         tile.y_grad = grad + first * lanes;
-        for (int64_t q = 0; q < depth; q += max_taps) {
-          int64_t taps = std::min(max_taps, depth - q);
+        // Tiles of near-equal size: 288 taps as 42 tiles of 6 or 7, not 41 of 7 and one of 1.
+        const int64_t tiles = (depth + max_taps - 1) / max_taps;
+        for (int64_t i = 0, q = 0; i < tiles; ++i) {
+          int64_t taps = depth / tiles + (i < depth % tiles ? 1 : 0);
           for (int64_t j = 0; j < taps; ++j) {
             int64_t tap = (q + j) / c, channel = (q + j) % c;
             int64_t kh = tap / w.window_width, kw = tap % w.window_width;
@@ -202,6 +204,7 @@ void direct_conv_backward_kernel(const Window2d& w, const T* x, const T* y_grad,
           }
           tile.partial = partial + q * stride + first * lanes;
           run_kernel_grad_tile<T>(block, taps, tile);
+          q += taps;
         }
       }
     }
