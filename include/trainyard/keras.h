@@ -34,13 +34,16 @@
 #include "core/thread_pool.h"
 #include "data/dataset.h"
 #include "data/fashion_mnist.h"
+#include "keras/callbacks/backup_and_restore.h"
 #include "keras/callbacks/csv_logger.h"
 #include "keras/callbacks/early_stopping.h"
 #include "keras/callbacks/learning_rate.h"
+#include "keras/callbacks/model_checkpoint.h"
 #include "keras/callbacks/terminate_on_nan.h"
 #include "keras/functional.h"
 #include "keras/keras_tensor.h"
 #include "keras/model.h"
+#include "keras/saving/weights_file.h"
 #include "keras/sequential.h"
 #include "nn/layers/activation.h"
 #include "nn/layers/conv.h"
@@ -149,6 +152,21 @@ using nn::PiecewiseConstantDecay;
 namespace losses = nn::losses;
 namespace initializers = nn::initializers;
 namespace regularizers = nn::regularizers;
+
+// keras.callbacks factories, ready for FitOptions::callbacks:
+//   model.fit(x, y, {.epochs = 10, .callbacks = {k::callbacks::BackupAndRestore("backup"),
+//                                               k::callbacks::ModelCheckpoint(
+//                                                   "ckpt-{epoch:02d}.weights.h5")}});
+namespace callbacks {
+inline std::shared_ptr<keras::ModelCheckpoint> ModelCheckpoint(
+    std::string filepath, ModelCheckpointOptions options = {}) {
+  return std::make_shared<keras::ModelCheckpoint>(std::move(filepath), std::move(options));
+}
+inline std::shared_ptr<keras::BackupAndRestore> BackupAndRestore(
+    std::string backup_dir, BackupAndRestoreOptions options = {}) {
+  return std::make_shared<keras::BackupAndRestore>(std::move(backup_dir), std::move(options));
+}
+}  // namespace callbacks
 
 namespace utils {
 // keras.utils.set_random_seed: makes initializers, dropout and shuffling reproducible.

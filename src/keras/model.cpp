@@ -252,10 +252,13 @@ History Model::fit(const Tensors& x_arrays, const Tensors& y_arrays, const FitOp
     if (callback->wants_batch_events()) batch_callbacks.push_back(callback.get());
   }
   stop_training = false;
+  initial_epoch_override.reset();
   for (const CallbackPtr& callback : options.callbacks) callback->on_train_begin();
+  const int initial_epoch = initial_epoch_override.value_or(options.initial_epoch);
+  initial_epoch_override.reset();
 
   Logs logs;
-  for (int epoch = options.initial_epoch; epoch < options.epochs && !stop_training; ++epoch) {
+  for (int epoch = initial_epoch; epoch < options.epochs && !stop_training; ++epoch) {
     trainer.reset_metrics();
     for (const CallbackPtr& callback : options.callbacks) callback->on_epoch_begin(epoch);
     write_epoch_header(out, epoch, options.epochs, options.verbose);

@@ -94,6 +94,10 @@ class Model {
 
   // Set by a callback to end fit() after the current batch (Keras's model.stop_training).
   bool stop_training = false;
+  // Set by a callback's on_train_begin to make fit() start at this 0-based epoch instead of
+  // FitOptions::initial_epoch (Keras's model._initial_epoch, which BackupAndRestore sets when
+  // it resumes). fit() clears it before on_train_begin.
+  std::optional<int> initial_epoch_override;
 
   // Weights of all layers in Keras's order (each layer: trainable, then non-trainable).
   std::vector<graph::VariablePtr> weights() const;
