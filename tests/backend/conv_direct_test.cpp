@@ -165,20 +165,26 @@ TYPED_TEST(ConvDirectTest, MatchesFloat64Reference) {
 
 TYPED_TEST(ConvDirectTest, KernelGradientIsTheSameBitsOnOneAndTwoThreads) {
   using T = TypeParam;
-  Window2d w = make_window2d("t", 16, 13, 13, 32, {.window_height = 3, .window_width = 3});
-  Tensor x = tensor_of<T>({16, 13, 13, 32}, sample_values(16 * 13 * 13 * 32, 6, -1, 1));
-  Tensor y_grad = tensor_of<T>({16, 11, 11, 64}, sample_values(16 * 11 * 11 * 64, 7, -1, 1));
-  Tensor one = Tensor::zeros({3, 3, 32, 64}, dtype_of<T>());
-  Tensor two = Tensor::zeros({3, 3, 32, 64}, dtype_of<T>());
-  {
-    ThreadCountScope scope(1);
-    cpu().conv2d_backward_kernel(w, x, y_grad, one, false);
+  // The first layer of the benchmark CNN (direct kernel) and its second (Winograd).
+  for (auto [input, filters] : {std::pair<Shape, int64_t>{{16, 28, 28, 1}, 32},
+                                std::pair<Shape, int64_t>{{16, 13, 13, 32}, 64}}) {
+    Window2d w = make_window2d("t", input[0], input[1], input[2], input[3],
+                               {.window_height = 3, .window_width = 3});
+    Shape out_shape{w.batch, w.out_height, w.out_width, filters};
+    Tensor x = tensor_of<T>(input, sample_values(input.num_elements(), 6, -1, 1));
+    Tensor y_grad = tensor_of<T>(out_shape, sample_values(out_shape.num_elements(), 7, -1, 1));
+    Tensor one = Tensor::zeros({3, 3, input[3], filters}, dtype_of<T>());
+    Tensor two = Tensor::zeros({3, 3, input[3], filters}, dtype_of<T>());
+    {
+      ThreadCountScope scope(1);
+      cpu().conv2d_backward_kernel(w, x, y_grad, one, false);
+    }
+    {
+      ThreadCountScope scope(2);
+      cpu().conv2d_backward_kernel(w, x, y_grad, two, false);
+    }
+    EXPECT_TRUE(bitwise_equal(one, two)) << input.to_string();
   }
-  {
-    ThreadCountScope scope(2);
-    cpu().conv2d_backward_kernel(w, x, y_grad, two, false);
-  }
-  EXPECT_TRUE(bitwise_equal(one, two));
 }
 
 // Max pooling's backward: each window's gradient goes to its first maximum, in row-major window

@@ -1,4 +1,4 @@
-// Direct convolution, kernel gradient. A tile is up to 12 consecutive rows q = (kh, kw, c) of
+// Direct convolution, kernel gradient. A tile is up to 14 consecutive rows q = (kh, kw, c) of
 // kernel_grad [K, F] times up to 4 vectors of filters, accumulated in registers over a block of
 // output pixels: per pixel, the tile loads y_grad's filters once and broadcasts the input under
 // each of its taps. A padded window first copies x into a zero-bordered buffer, so every tap of
@@ -6,6 +6,8 @@
 #include <algorithm>
 
 #include "backend/cpu/conv_direct.h"
+#include "backend/cpu/conv_tile.h"
+#include "backend/cpu/conv_winograd.h"
 #include "backend/cpu/simd.h"
 #include "core/error.h"
 #include "core/thread_pool.h"
@@ -16,90 +18,12 @@ namespace {
 using simd::kLanes;
 using simd::Vec;
 
-constexpr int kMaxBlockVectors = 4;
-constexpr int kMaxTileTaps = 12;
 // At most this many partial sums; each covers at least kChunkMultiplyAdds of work.
 constexpr int64_t kMaxChunks = 8;
 constexpr int64_t kChunkMultiplyAdds = int64_t{1} << 20;
 // y_grad bytes of one block of pixels, sized so the block and its inputs stay in L2 while
 // every tile passes over it.
 constexpr int64_t kPixelBlockBytes = int64_t{64} << 10;
-
-constexpr int max_tile_taps(int vectors) {
-  return std::min(kMaxTileTaps, simd::kMaxAccumulators / vectors);
-}
-
-template <typename T>
-struct KernelGradTile {
-  const T* x;       // [N, Hp, Wp, C], padded when the window pads
-  const T* y_grad;  // [N * OH * OW, y_grad_stride], at the block's first filter
-  int64_t y_grad_stride;
-  const int64_t* offsets;      // per tap of the tile: its input's offset from tap (0, 0, 0)
-  int64_t row_begin, row_end;  // output rows n * OH + oh
-  int64_t out_height, out_width;
-  int64_t sample_step;  // Hp * Wp * C
-  int64_t row_step;     // stride_h * Wp * C
-  int64_t pixel_step;   // stride_w * C
-  T* partial;           // [K, partial_stride], at the tile's first tap and the block's first filter
-  int64_t partial_stride;
-};
-
-template <typename T, int kTaps, int kVectors>
-void kernel_grad_tile(const KernelGradTile<T>& t) {
-  constexpr int64_t lanes = kLanes<T>;
-  Vec<T> acc[kTaps][kVectors];
-  int64_t offsets[kTaps];
-  for (int j = 0; j < kTaps; ++j) {
-    offsets[j] = t.offsets[j];
-    for (int v = 0; v < kVectors; ++v)
-      acc[j][v] = simd::load(t.partial + j * t.partial_stride + v * lanes);
-  }
-  for (int64_t row = t.row_begin; row < t.row_end; ++row) {
-    int64_t n = row / t.out_height, oh = row % t.out_height;
-    const T* input = t.x + n * t.sample_step + oh * t.row_step;
-    const T* grad = t.y_grad + row * t.out_width * t.y_grad_stride;
-    for (int64_t ow = 0; ow < t.out_width; ++ow, input += t.pixel_step, grad += t.y_grad_stride) {
-      Vec<T> g[kVectors];
-#pragma GCC unroll 4
-      for (int v = 0; v < kVectors; ++v) g[v] = simd::load(grad + v * lanes);
-#pragma GCC unroll 16
-      for (int j = 0; j < kTaps; ++j) {
-        T value = input[offsets[j]];
-#pragma GCC unroll 4
-        for (int v = 0; v < kVectors; ++v) acc[j][v] += g[v] * value;
-      }
-    }
-  }
-  for (int j = 0; j < kTaps; ++j) {
-    for (int v = 0; v < kVectors; ++v)
-      simd::store(t.partial + j * t.partial_stride + v * lanes, acc[j][v]);
-  }
-}
-
-template <typename T, int kVectors, int kTaps = 1>
-void run_kernel_grad_tile(int64_t taps, const KernelGradTile<T>& t) {
-  if constexpr (kTaps <= max_tile_taps(kVectors)) {
-    if (taps == kTaps) return kernel_grad_tile<T, kTaps, kVectors>(t);
-    return run_kernel_grad_tile<T, kVectors, kTaps + 1>(taps, t);
-  } else {
-    throw InternalError("direct convolution: a kernel-gradient tile of " + std::to_string(taps) +
-                        " taps");
-  }
-}
-
-template <typename T>
-void run_kernel_grad_tile(int vectors, int64_t taps, const KernelGradTile<T>& t) {
-  switch (vectors) {
-    case 1:
-      return run_kernel_grad_tile<T, 1>(taps, t);
-    case 2:
-      return run_kernel_grad_tile<T, 2>(taps, t);
-    case 3:
-      return run_kernel_grad_tile<T, 3>(taps, t);
-    default:
-      return run_kernel_grad_tile<T, 4>(taps, t);
-  }
-}
 
 // x [N, H, W, C] copied into padded [N, H + top + bottom, W + left + right, C] with zeros around.
 template <typename T>
@@ -128,6 +52,13 @@ void pad_input(const Window2d& w, const T* x, T* padded) {
 template <typename T>
 void direct_conv_backward_kernel(const Window2d& w, const T* x, const T* y_grad, int64_t filters,
                                  T* kernel_grad, bool accumulate, Scratch& scratch) {
+  if (winograd_suits(w, filters)) {
+    const int64_t stride = simd::padded_to_lanes<T>(filters);
+    T* workspace = scratch.get<T>(
+        static_cast<size_t>(winograd_backward_kernel_workspace_size(w, filters, stride)));
+    winograd_backward_kernel(w, x, y_grad, filters, kernel_grad, accumulate, workspace);
+    return;
+  }
   const int64_t lanes = kLanes<T>;
   const int64_t c = w.channels;
   const int64_t depth = w.window_height * w.window_width * c;

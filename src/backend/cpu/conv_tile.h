@@ -1,5 +1,5 @@
-// The register tile of the direct convolution's forward pass, shared with the Winograd
-// convolution, which runs it as a plain matrix product (a 1x1 window). Internal to the CPU
+// The register tiles of the direct convolution's forward pass and kernel gradient, shared with
+// the Winograd convolution, which runs them as plain matrix products. Internal to the CPU
 // backend.
 #pragma once
 
@@ -103,6 +103,87 @@ inline void run_forward_tile(int vectors, int64_t pixels, const ForwardTile<T>& 
       return run_forward_tile<T, 3>(pixels, t);
     default:
       return run_forward_tile<T, 4>(pixels, t);
+  }
+}
+
+// A kernel-gradient tile covers up to this many rows (kh, kw, c) of the kernel gradient.
+inline constexpr int kMaxTileTaps = 14;
+
+constexpr int max_tile_taps(int vectors) {
+  return std::min(kMaxTileTaps, simd::kMaxAccumulators / vectors);
+}
+
+// What one kernel-gradient tile computes: partial[tap, block] += sum over output pixels of the
+// input under the tap times y_grad[pixel, block], for `taps` rows of the kernel gradient.
+template <typename T>
+struct KernelGradTile {
+  const T* x;       // [N, Hp, Wp, C], padded when the window pads
+  const T* y_grad;  // [N * OH * OW, y_grad_stride], at the block's first filter
+  int64_t y_grad_stride;
+  const int64_t* offsets;      // per tap of the tile: its input's offset from tap (0, 0, 0)
+  int64_t row_begin, row_end;  // output rows n * OH + oh
+  int64_t out_height, out_width;
+  int64_t sample_step;  // Hp * Wp * C
+  int64_t row_step;     // stride_h * Wp * C
+  int64_t pixel_step;   // stride_w * C
+  T* partial;           // [K, partial_stride], at the tile's first tap and the block's first filter
+  int64_t partial_stride;
+};
+
+template <typename T, int kTaps, int kVectors>
+inline void kernel_grad_tile(const KernelGradTile<T>& t) {
+  constexpr int64_t lanes = simd::kLanes<T>;
+  simd::Vec<T> acc[kTaps][kVectors];
+  int64_t offsets[kTaps];
+  for (int j = 0; j < kTaps; ++j) {
+    offsets[j] = t.offsets[j];
+    for (int v = 0; v < kVectors; ++v)
+      acc[j][v] = simd::load(t.partial + j * t.partial_stride + v * lanes);
+  }
+  for (int64_t row = t.row_begin; row < t.row_end; ++row) {
+    int64_t n = row / t.out_height, oh = row % t.out_height;
+    const T* input = t.x + n * t.sample_step + oh * t.row_step;
+    const T* grad = t.y_grad + row * t.out_width * t.y_grad_stride;
+    for (int64_t ow = 0; ow < t.out_width; ++ow, input += t.pixel_step, grad += t.y_grad_stride) {
+      simd::Vec<T> g[kVectors];
+#pragma GCC unroll 4
+      for (int v = 0; v < kVectors; ++v) g[v] = simd::load(grad + v * lanes);
+#pragma GCC unroll 16
+      for (int j = 0; j < kTaps; ++j) {
+        T value = input[offsets[j]];
+#pragma GCC unroll 4
+        for (int v = 0; v < kVectors; ++v) acc[j][v] += g[v] * value;
+      }
+    }
+  }
+  for (int j = 0; j < kTaps; ++j) {
+    for (int v = 0; v < kVectors; ++v)
+      simd::store(t.partial + j * t.partial_stride + v * lanes, acc[j][v]);
+  }
+}
+
+template <typename T, int kVectors, int kTaps = 1>
+inline void run_kernel_grad_tile(int64_t taps, const KernelGradTile<T>& t) {
+  if constexpr (kTaps <= max_tile_taps(kVectors)) {
+    if (taps == kTaps) return kernel_grad_tile<T, kTaps, kVectors>(t);
+    return run_kernel_grad_tile<T, kVectors, kTaps + 1>(taps, t);
+  } else {
+    throw InternalError("direct convolution: a kernel-gradient tile of " + std::to_string(taps) +
+                        " taps");
+  }
+}
+
+template <typename T>
+inline void run_kernel_grad_tile(int vectors, int64_t taps, const KernelGradTile<T>& t) {
+  switch (vectors) {
+    case 1:
+      return run_kernel_grad_tile<T, 1>(taps, t);
+    case 2:
+      return run_kernel_grad_tile<T, 2>(taps, t);
+    case 3:
+      return run_kernel_grad_tile<T, 3>(taps, t);
+    default:
+      return run_kernel_grad_tile<T, 4>(taps, t);
   }
 }
 

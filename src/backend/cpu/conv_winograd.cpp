@@ -10,34 +10,33 @@
 #include <algorithm>
 
 #include "backend/cpu/conv_tile.h"
+#include "backend/cpu/conv_winograd_tiles.h"
 #include "core/error.h"
 #include "core/thread_pool.h"
 
 namespace trainyard::backend::cpu {
 namespace {
 
-constexpr int64_t kPoints = 16;  // elements of a transformed 4x4 tile
-// Output tiles per block: a multiple of the register tile's 7 and 14 pixels.
+// Output tiles per block: a multiple of the register tile's 7 and 14 pixels, few enough that a
+// block's V and M stay in the core's cache.
 constexpr int64_t kBlockTiles = 28;
 
 struct Layout {
-  int64_t tiles_high, tiles_wide, tiles;
+  TileGrid grid;
   int64_t slots;          // workspaces, one per thread
   int64_t weights_size;   // U [16, C, weight_stride]
-  int64_t inputs_size;    // V [16, kBlockTiles, C] per slot
-  int64_t products_size;  // M [16, kBlockTiles, weight_stride] per slot
+  int64_t inputs_size;    // V [kBlockTiles, tile_stride(C)] per slot
+  int64_t products_size;  // M [kBlockTiles, tile_stride(weight_stride)] per slot
   int64_t slot_size;      // V, M and a spare output row
 };
 
 Layout layout(const Window2d& w, int64_t weight_stride) {
   Layout l{};
-  l.tiles_high = (w.out_height + 1) / 2;
-  l.tiles_wide = (w.out_width + 1) / 2;
-  l.tiles = w.batch * l.tiles_high * l.tiles_wide;
+  l.grid = tile_grid(w);
   l.slots = num_threads();
   l.weights_size = kPoints * w.channels * weight_stride;
-  l.inputs_size = kPoints * kBlockTiles * w.channels;
-  l.products_size = kPoints * kBlockTiles * weight_stride;
+  l.inputs_size = kBlockTiles * tile_stride(w.channels);
+  l.products_size = kBlockTiles * tile_stride(weight_stride);
   l.slot_size = l.inputs_size + l.products_size + weight_stride;
   return l;
 }
@@ -71,62 +70,7 @@ void transform_weights(int64_t channels, const T* weights, int64_t weight_stride
   }
 }
 
-// (B^T d B)[r][s] for one channel, or one vector of channels: load(r, s) gives d[r][s] and
-// store(4r + s, value) takes the result.
-template <typename V, typename Load, typename Store>
-inline void transform_input(Load load, Store store) {
-  V t[4][4];  // B^T d
-  for (int s = 0; s < 4; ++s) {
-    V d0 = load(0, s), d1 = load(1, s), d2 = load(2, s), d3 = load(3, s);
-    t[0][s] = d0 - d2;
-    t[1][s] = d1 + d2;
-    t[2][s] = d2 - d1;
-    t[3][s] = d1 - d3;
-  }
-  for (int r = 0; r < 4; ++r) {
-    store(4 * r + 0, t[r][0] - t[r][2]);
-    store(4 * r + 1, t[r][1] + t[r][2]);
-    store(4 * r + 2, t[r][2] - t[r][1]);
-    store(4 * r + 3, t[r][1] - t[r][3]);
-  }
-}
-
-// V[4r + s][tile][c] = (B^T d B)[r][s] for the tiles [first, first + count); patch positions
-// outside x read `zeros`.
-template <typename T>
-void transform_inputs(const Window2d& w, const Layout& l, const T* x, const T* zeros, int64_t first,
-                      int64_t count, T* v) {
-  const int64_t c_count = w.channels;
-  const int64_t lanes = simd::kLanes<T>;
-  const int64_t point_step = kBlockTiles * c_count;
-  for (int64_t tile = 0; tile < count; ++tile) {
-    int64_t index = first + tile;
-    int64_t n = index / (l.tiles_high * l.tiles_wide);
-    int64_t i = index / l.tiles_wide % l.tiles_high, j = index % l.tiles_wide;
-    const T* d[4][4];
-    for (int64_t r = 0; r < 4; ++r) {
-      int64_t ih = 2 * i - w.pad_top + r;
-      for (int64_t s = 0; s < 4; ++s) {
-        int64_t iw = 2 * j - w.pad_left + s;
-        bool inside = ih >= 0 && ih < w.in_height && iw >= 0 && iw < w.in_width;
-        d[r][s] = inside ? x + ((n * w.in_height + ih) * w.in_width + iw) * c_count : zeros;
-      }
-    }
-    T* out = v + tile * c_count;
-    int64_t c = 0;
-    for (; c + lanes <= c_count; c += lanes) {
-      transform_input<simd::Vec<T>>(
-          [&](int r, int s) { return simd::load(d[r][s] + c); },
-          [&](int point, simd::Vec<T> value) { simd::store(out + point * point_step + c, value); });
-    }
-    for (; c < c_count; ++c) {
-      transform_input<T>([&](int r, int s) { return d[r][s][c]; },
-                         [&](int point, T value) { out[point * point_step + c] = value; });
-    }
-  }
-}
-
-// M[point][tile][f] = V[point][tile][:] @ U[point][:][f], on the register tile as a 1x1
+// M[tile][point][f] = V[tile][point][:] @ U[point][:][f], on the register tile as a 1x1
 // convolution of `count` pixels.
 template <typename T>
 void multiply(const Window2d& w, int64_t weight_stride, const T* u, const T* v, int64_t count,
@@ -134,15 +78,15 @@ void multiply(const Window2d& w, int64_t weight_stride, const T* u, const T* v, 
   const int64_t lanes = simd::kLanes<T>;
   const int64_t vectors = weight_stride / lanes;
   ForwardTile<T> tile{};
-  tile.pixel_step = w.channels;
+  tile.pixel_step = tile_stride(w.channels);
   tile.kh_begin = 0;
   tile.kh_end = 1;
   tile.window_width = 1;
   tile.channels = w.channels;
   tile.weight_stride = weight_stride;
-  tile.y_pixel_step = weight_stride;
+  tile.y_pixel_step = tile_stride(weight_stride);
   for (int64_t point = 0; point < kPoints; ++point) {
-    tile.x = v + point * kBlockTiles * w.channels;
+    tile.x = v + point * w.channels;
     for (int64_t first = 0; first < vectors; first += kMaxBlockVectors) {
       int block = static_cast<int>(std::min<int64_t>(kMaxBlockVectors, vectors - first));
       int64_t max_pixels = max_tile_pixels(block);
@@ -151,8 +95,8 @@ void multiply(const Window2d& w, int64_t weight_stride, const T* u, const T* v, 
       const int64_t groups = (count + max_pixels - 1) / max_pixels;
       for (int64_t g = 0, p = 0; g < groups; ++g) {
         int64_t pixels = count / groups + (g < count % groups ? 1 : 0);
-        tile.x_offset = p * w.channels;
-        tile.y = m + (point * kBlockTiles + p) * weight_stride + first * lanes;
+        tile.x_offset = p * tile_stride(w.channels);
+        tile.y = m + p * tile_stride(weight_stride) + point * weight_stride + first * lanes;
         run_forward_tile<T>(block, pixels, tile);
         p += pixels;
       }
@@ -182,12 +126,10 @@ template <typename T>
 void transform_outputs(const Window2d& w, const Layout& l, const T* m, int64_t weight_stride,
                        int64_t filters, int64_t first, int64_t count, T* y, bool accumulate,
                        T* spare) {
-  const int64_t point_step = kBlockTiles * weight_stride;
+  const int64_t point_step = weight_stride;
   const int64_t lanes = simd::kLanes<T>;
   for (int64_t tile = 0; tile < count; ++tile) {
-    int64_t index = first + tile;
-    int64_t n = index / (l.tiles_high * l.tiles_wide);
-    int64_t i = index / l.tiles_wide % l.tiles_high, j = index % l.tiles_wide;
+    auto [n, i, j] = tile_position(l.grid, first + tile);
     T* out[2][2];
     for (int64_t a = 0; a < 2; ++a) {
       for (int64_t b = 0; b < 2; ++b) {
@@ -196,7 +138,7 @@ void transform_outputs(const Window2d& w, const Layout& l, const T* m, int64_t w
         out[a][b] = inside ? y + ((n * w.out_height + oh) * w.out_width + ow) * filters : spare;
       }
     }
-    const T* in = m + tile * weight_stride;
+    const T* in = m + tile * tile_stride(weight_stride);
     // Whole vectors of filters, then the rest one by one: y's rows hold exactly `filters`.
     int64_t f = 0;
     for (; f + lanes <= filters; f += lanes) {
@@ -241,7 +183,7 @@ void winograd_forward(const Window2d& w, const T* x, const T* weights, int64_t w
   T* slots = zeros + w.channels;
   transform_weights(w.channels, weights, weight_stride, u);
 
-  const int64_t blocks = (l.tiles + kBlockTiles - 1) / kBlockTiles;
+  const int64_t blocks = (l.grid.tiles + kBlockTiles - 1) / kBlockTiles;
   const int64_t tasks = std::min(l.slots, blocks);
   compute_pool().parallel_for(tasks, [&](int64_t task) {
     T* v = slots + task * l.slot_size;
@@ -249,8 +191,8 @@ void winograd_forward(const Window2d& w, const T* x, const T* weights, int64_t w
     T* spare = m + l.products_size;
     for (int64_t block = blocks * task / tasks; block < blocks * (task + 1) / tasks; ++block) {
       int64_t first = block * kBlockTiles;
-      int64_t count = std::min(kBlockTiles, l.tiles - first);
-      transform_inputs(w, l, x, zeros, first, count, v);
+      int64_t count = std::min(kBlockTiles, l.grid.tiles - first);
+      transform_inputs(w, l.grid, x, zeros, first, count, v);
       multiply(w, weight_stride, u, v, count, m);
       transform_outputs(w, l, m, weight_stride, filters, first, count, y, accumulate, spare);
     }

@@ -1,7 +1,7 @@
 // 3x3 stride-1 convolution by Winograd's F(2x2, 3x3) (Lavin and Gray, 2015): each 2x2 block of
 // output pixels comes from a 4x4 input patch with 16 products per (input, output) channel pair
 // instead of 36, so the matrix products shrink 2.25 times for a few additions. Internal to the
-// CPU backend; conv_direct.cpp uses it for the forward pass and the input gradient.
+// CPU backend; the direct convolutions hand 3x3 stride-1 windows with enough channels to it.
 #pragma once
 
 #include <cstdint>
@@ -23,5 +23,18 @@ int64_t winograd_workspace_size(const Window2d& window, int64_t weight_stride);
 template <typename T>
 void winograd_forward(const Window2d& window, const T* x, const T* weights, int64_t weight_stride,
                       int64_t filters, T* y, bool accumulate, T* workspace);
+
+// Elements of T that winograd_backward_kernel needs as workspace; stride is `filters` rounded up
+// to whole vectors of T.
+int64_t winograd_backward_kernel_workspace_size(const Window2d& window, int64_t filters,
+                                                int64_t stride);
+
+// kernel_grad [3, 3, C, filters] (+)= the kernel gradient of the convolution of x [N, H, W, C]
+// given y_grad [N, OH, OW, filters]. The same bits on any thread count.
+// REQUIRES: winograd_suits(window, filters); workspace holds
+// winograd_backward_kernel_workspace_size elements.
+template <typename T>
+void winograd_backward_kernel(const Window2d& window, const T* x, const T* y_grad, int64_t filters,
+                              T* kernel_grad, bool accumulate, T* workspace);
 
 }  // namespace trainyard::backend::cpu
