@@ -27,7 +27,8 @@ struct Layout {
   int64_t weights_size;   // U [16, C, weight_stride]
   int64_t inputs_size;    // V [kBlockTiles, tile_stride(C)] per slot
   int64_t products_size;  // M [kBlockTiles, tile_stride(weight_stride)] per slot
-  int64_t slot_size;      // V, M and a spare output row
+  int64_t row_size;       // the input transform's row buffer per slot
+  int64_t slot_size;      // V, M, the row buffer and a spare output row
 };
 
 Layout layout(const Window2d& w, int64_t weight_stride) {
@@ -37,7 +38,8 @@ Layout layout(const Window2d& w, int64_t weight_stride) {
   l.weights_size = kPoints * w.channels * weight_stride;
   l.inputs_size = kBlockTiles * tile_stride(w.channels);
   l.products_size = kBlockTiles * tile_stride(weight_stride);
-  l.slot_size = l.inputs_size + l.products_size + weight_stride;
+  l.row_size = input_row_size(w, l.grid);
+  l.slot_size = l.inputs_size + l.products_size + l.row_size + weight_stride;
   return l;
 }
 
@@ -188,11 +190,12 @@ void winograd_forward(const Window2d& w, const T* x, const T* weights, int64_t w
   compute_pool().parallel_for(tasks, [&](int64_t task) {
     T* v = slots + task * l.slot_size;
     T* m = v + l.inputs_size;
-    T* spare = m + l.products_size;
+    T* row = m + l.products_size;
+    T* spare = row + l.row_size;
     for (int64_t block = blocks * task / tasks; block < blocks * (task + 1) / tasks; ++block) {
       int64_t first = block * kBlockTiles;
       int64_t count = std::min(kBlockTiles, l.grid.tiles - first);
-      transform_inputs(w, l.grid, x, zeros, first, count, v);
+      transform_inputs(w, l.grid, x, zeros, first, count, row, v);
       multiply(w, weight_stride, u, v, count, m);
       transform_outputs(w, l, m, weight_stride, filters, first, count, y, accumulate, spare);
     }

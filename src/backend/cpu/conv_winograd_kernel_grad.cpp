@@ -30,6 +30,7 @@ struct Layout {
   int64_t partial_size;  // dL/dU [16, C, stride] per chunk
   int64_t inputs_size;   // V [kBlockTiles, tile_stride(C)] per chunk
   int64_t grads_size;    // Z = A dY A^T [kBlockTiles, tile_stride(stride)] per chunk
+  int64_t row_size;      // the input transform's row buffer per chunk
   int64_t chunk_size;
 };
 
@@ -42,7 +43,8 @@ Layout layout(const Window2d& w, int64_t filters, int64_t stride) {
   l.partial_size = kPoints * w.channels * stride;
   l.inputs_size = kBlockTiles * tile_stride(w.channels);
   l.grads_size = kBlockTiles * tile_stride(stride);
-  l.chunk_size = l.partial_size + l.inputs_size + l.grads_size;
+  l.row_size = input_row_size(w, l.grid);
+  l.chunk_size = l.partial_size + l.inputs_size + l.grads_size + l.row_size;
   return l;
 }
 
@@ -193,12 +195,13 @@ void winograd_backward_kernel(const Window2d& w, const T* x, const T* y_grad, in
     T* partial = workspace + chunk * l.chunk_size;
     T* v = partial + l.partial_size;
     T* z = v + l.inputs_size;
+    T* row = z + l.grads_size;
     std::fill(partial, partial + l.partial_size, T(0));
     for (int64_t block = l.blocks * chunk / l.chunks; block < l.blocks * (chunk + 1) / l.chunks;
          ++block) {
       int64_t first = block * kBlockTiles;
       int64_t count = std::min(kBlockTiles, l.grid.tiles - first);
-      transform_inputs(w, l.grid, x, zeros, first, count, v);
+      transform_inputs(w, l.grid, x, zeros, first, count, row, v);
       transform_grads(w, l.grid, y_grad, filters, stride, zeros, first, count, z);
       accumulate_products(w.channels, stride, v, z, count, partial);
     }

@@ -36,56 +36,87 @@ inline TilePosition tile_position(const TileGrid& grid, int64_t index) {
           index % grid.tiles_wide};
 }
 
-// (B^T d B)[r][s] for one channel, or one vector of channels: load(r, s) gives d[r][s] and
-// store(4r + s, value) takes the result.
-template <typename V, typename Load, typename Store>
-inline void transform_input(Load load, Store store) {
-  V t[4][4];  // B^T d
-  for (int s = 0; s < 4; ++s) {
-    V d0 = load(0, s), d1 = load(1, s), d2 = load(2, s), d3 = load(3, s);
-    t[0][s] = d0 - d2;
-    t[1][s] = d1 + d2;
-    t[2][s] = d2 - d1;
-    t[3][s] = d1 - d3;
+// Applies `body(c, load, store)` over channels [0, count): whole vectors first, then the rest one
+// by one, with load/store for a vector or a scalar at a pointer.
+template <typename T, typename Body>
+inline void for_channels(int64_t count, Body body) {
+  const int64_t lanes = simd::kLanes<T>;
+  int64_t c = 0;
+  for (; c + lanes <= count; c += lanes) {
+    body(
+        c, [](const T* p) { return simd::load(p); },
+        [](T* p, simd::Vec<T> v) { simd::store(p, v); });
   }
-  for (int r = 0; r < 4; ++r) {
-    store(4 * r + 0, t[r][0] - t[r][2]);
-    store(4 * r + 1, t[r][1] + t[r][2]);
-    store(4 * r + 2, t[r][2] - t[r][1]);
-    store(4 * r + 3, t[r][1] - t[r][3]);
+  for (; c < count; ++c) {
+    body(
+        c, [](const T* p) { return *p; }, [](T* p, T v) { *p = v; });
+  }
+}
+
+// Elements of the row buffer transform_inputs needs: B^T applied down the 4 input rows of one
+// tile row, at every input column the row's tiles read.
+inline int64_t input_row_size(const Window2d& w, const TileGrid& grid) {
+  return 4 * (2 * grid.tiles_wide + 2) * w.channels;
+}
+
+// row[k][col][c] = (B^T d)[k] down column col of the 4 input rows under tile row i of sample n,
+// with B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]; positions outside x read `zeros`.
+template <typename T>
+inline void transform_input_row(const Window2d& w, const TileGrid& grid, const T* x, const T* zeros,
+                                int64_t n, int64_t i, T* row) {
+  const int64_t c_count = w.channels;
+  const int64_t columns = 2 * grid.tiles_wide + 2;
+  const T* lines[4];
+  for (int64_t r = 0; r < 4; ++r) {
+    int64_t ih = 2 * i - w.pad_top + r;
+    lines[r] =
+        ih >= 0 && ih < w.in_height ? x + (n * w.in_height + ih) * w.in_width * c_count : nullptr;
+  }
+  for (int64_t column = 0; column < columns; ++column) {
+    int64_t iw = column - w.pad_left;
+    bool inside = iw >= 0 && iw < w.in_width;
+    const T* d[4];
+    for (int64_t r = 0; r < 4; ++r) d[r] = inside && lines[r] ? lines[r] + iw * c_count : zeros;
+    T* out = row + column * c_count;
+    const int64_t k_step = columns * c_count;
+    for_channels<T>(c_count, [&](int64_t c, auto load, auto store) {
+      auto d0 = load(d[0] + c), d1 = load(d[1] + c), d2 = load(d[2] + c), d3 = load(d[3] + c);
+      store(out + c, d0 - d2);
+      store(out + k_step + c, d1 + d2);
+      store(out + 2 * k_step + c, d2 - d1);
+      store(out + 3 * k_step + c, d1 - d3);
+    });
   }
 }
 
 // V[tile][4r + s][c] = (B^T d B)[r][s] for the tiles [first, first + count), tile_stride(C)
-// apart; patch positions outside x read `zeros`. Tile-major, so each tile's 16 points are
-// written in one sweep.
+// apart; patch positions outside x read `zeros`. B^T runs once per tile row into `row`
+// (input_row_size elements), whose overlapping columns the row's tiles share; then B runs
+// across each tile's 4 columns. Tile-major, so each tile's 16 points are written in one sweep.
 template <typename T>
 inline void transform_inputs(const Window2d& w, const TileGrid& grid, const T* x, const T* zeros,
-                             int64_t first, int64_t count, T* v) {
+                             int64_t first, int64_t count, T* row, T* v) {
   const int64_t c_count = w.channels;
-  const int64_t lanes = simd::kLanes<T>;
-  const int64_t point_step = c_count;
+  const int64_t k_step = (2 * grid.tiles_wide + 2) * c_count;
+  int64_t row_index = -1;  // the tile row `row` holds, as n * tiles_high + i
   for (int64_t tile = 0; tile < count; ++tile) {
     auto [n, i, j] = tile_position(grid, first + tile);
-    const T* d[4][4];
-    for (int64_t r = 0; r < 4; ++r) {
-      int64_t ih = 2 * i - w.pad_top + r;
-      for (int64_t s = 0; s < 4; ++s) {
-        int64_t iw = 2 * j - w.pad_left + s;
-        bool inside = ih >= 0 && ih < w.in_height && iw >= 0 && iw < w.in_width;
-        d[r][s] = inside ? x + ((n * w.in_height + ih) * w.in_width + iw) * c_count : zeros;
-      }
+    if (n * grid.tiles_high + i != row_index) {
+      row_index = n * grid.tiles_high + i;
+      transform_input_row(w, grid, x, zeros, n, i, row);
     }
     T* out = v + tile * tile_stride(c_count);
-    int64_t c = 0;
-    for (; c + lanes <= c_count; c += lanes) {
-      transform_input<simd::Vec<T>>(
-          [&](int r, int s) { return simd::load(d[r][s] + c); },
-          [&](int point, simd::Vec<T> value) { simd::store(out + point * point_step + c, value); });
-    }
-    for (; c < c_count; ++c) {
-      transform_input<T>([&](int r, int s) { return d[r][s][c]; },
-                         [&](int point, T value) { out[point * point_step + c] = value; });
+    for (int64_t k = 0; k < 4; ++k) {
+      const T* t = row + k * k_step + 2 * j * c_count;  // columns 2j .. 2j + 3
+      T* target = out + 4 * k * c_count;
+      for_channels<T>(c_count, [&](int64_t c, auto load, auto store) {
+        auto t0 = load(t + c), t1 = load(t + c_count + c);
+        auto t2 = load(t + 2 * c_count + c), t3 = load(t + 3 * c_count + c);
+        store(target + c, t0 - t2);
+        store(target + c_count + c, t1 + t2);
+        store(target + 2 * c_count + c, t2 - t1);
+        store(target + 3 * c_count + c, t1 - t3);
+      });
     }
   }
 }
