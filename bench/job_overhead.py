@@ -261,12 +261,20 @@ def read_rows(path):
 
 
 def stage_durations(row):
-    """{status: seconds} from a job's SecondaryStatusTransitions."""
-    durations = {}
-    for transition in row.get("transitions") or []:
+    """{stage: seconds} from a job's SecondaryStatusTransitions, with the time from the
+    launch to the first transition (the command starting, parsing, storing the job) and
+    from the last one to the process's exit."""
+    transitions = row.get("transitions") or []
+    if not transitions or not isinstance(transitions[0].get("StartTime"), (int, float)):
+        return {}
+    durations = {"launch to stored": transitions[0]["StartTime"] - row["launch_us"] / 1e6}
+    for transition in transitions:
         start, end = transition.get("StartTime"), transition.get("EndTime")
         if isinstance(start, (int, float)) and isinstance(end, (int, float)):
             durations[transition["Status"]] = end - start
+    last = transitions[-1].get("EndTime") or transitions[-1].get("StartTime")
+    if isinstance(last, (int, float)):
+        durations["to exit"] = row["exit_us"] / 1e6 - last
     return durations
 
 
@@ -319,8 +327,9 @@ def report(rows, machine):
         for status, seconds in stage_durations(row).items():
             stages.setdefault(status, []).append(seconds)
     if stages:
-        lines += ["", "The job's secondary statuses (DescribeTrainingJob's transitions; median "
-                  "seconds from one to the next):", "",
+        lines += ["", "Where the job's time goes: its secondary statuses (DescribeTrainingJob's "
+                  "transitions), median seconds in each; Training holds the trainer's whole "
+                  "run:", "",
                   "| " + " | ".join(stages) + " |", "|" + "---|" * len(stages),
                   "| " + " | ".join(f"{statistics.median(v):.3f}" for v in stages.values())
                   + " |"]
