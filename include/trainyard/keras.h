@@ -158,6 +158,9 @@ namespace regularizers = nn::regularizers;
 //                                               k::callbacks::ModelCheckpoint(
 //                                                   "ckpt-{epoch:02d}.weights.h5")}});
 namespace callbacks {
+inline std::shared_ptr<keras::EarlyStopping> EarlyStopping(EarlyStoppingOptions options = {}) {
+  return std::make_shared<keras::EarlyStopping>(std::move(options));
+}
 inline std::shared_ptr<keras::ModelCheckpoint> ModelCheckpoint(
     std::string filepath, ModelCheckpointOptions options = {}) {
   return std::make_shared<keras::ModelCheckpoint>(std::move(filepath), std::move(options));
