@@ -14,11 +14,13 @@ times (TRAINYARD_STEP_TIMES_FILE, src/jobs/builtin/README.md).
 import argparse
 import json
 import os
+import select
 import shutil
 import signal
 import statistics
 import subprocess
 import sys
+import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "peers"))
@@ -101,19 +103,56 @@ def read_step_times(path):
         return None, None, f"{path}: {error}"
 
 
+def kill_group(process):
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass  # already gone
+
+
+def wait_for_exit(process, timeout_s):
+    """CLOCK_REALTIME microseconds the moment `process` ends, or None after timeout_s. A
+    pidfd wakes this at once; Popen.wait(timeout) would poll with sleeps of up to 50 ms and
+    blur the very interval measured here."""
+    try:
+        pidfd = os.pidfd_open(process.pid)
+    except (AttributeError, OSError):
+        # No pidfd (Linux before 5.3): a blocking wait, which also returns at once, with a
+        # timer that ends the run when it takes too long.
+        timed_out = threading.Event()
+
+        def stop():
+            timed_out.set()
+            kill_group(process)
+
+        timer = threading.Timer(timeout_s, stop)
+        timer.start()
+        process.wait()
+        exit_ = now_us()
+        timer.cancel()
+        return None if timed_out.is_set() else exit_
+    try:
+        poller = select.poll()
+        poller.register(pidfd, select.POLLIN)
+        if not poller.poll(timeout_s * 1000):
+            return None
+        return now_us()
+    finally:
+        os.close(pidfd)
+
+
 def run_timed(command, env, cwd, stdout_path, timeout_s):
     """(launch_us, exit_us, exit code or None when stopped after timeout_s)."""
     with open(stdout_path, "wb") as out:
         launch = now_us()
         process = subprocess.Popen(command, env=env, cwd=cwd, stdout=out,
                                    stderr=subprocess.STDOUT, start_new_session=True)
-        try:
-            code = process.wait(timeout=timeout_s)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
+        exit_ = wait_for_exit(process, timeout_s)
+        if exit_ is None:
+            kill_group(process)
             process.wait()
             return launch, now_us(), None
-        return launch, now_us(), code
+        return launch, exit_, process.wait()
 
 
 class Bench:
@@ -270,11 +309,12 @@ def stage_durations(row):
     durations = {"launch to stored": transitions[0]["StartTime"] - row["launch_us"] / 1e6}
     for transition in transitions:
         start, end = transition.get("StartTime"), transition.get("EndTime")
-        if isinstance(start, (int, float)) and isinstance(end, (int, float)):
+        # The final status (Completed) starts and ends at once: nothing to show.
+        if isinstance(start, (int, float)) and isinstance(end, (int, float)) and end > start:
             durations[transition["Status"]] = end - start
     last = transitions[-1].get("EndTime") or transitions[-1].get("StartTime")
     if isinstance(last, (int, float)):
-        durations["to exit"] = row["exit_us"] / 1e6 - last
+        durations["after the last status"] = row["exit_us"] / 1e6 - last
     return durations
 
 
