@@ -126,6 +126,10 @@ if "$torch_python" -c 'import torch' >/dev/null 2>&1; then
   if [[ -d "$blas_dir/openblas-pthread" ]]; then
     add_config "pytorch, OpenBLAS pthread, 1 thread" \
       "env LD_LIBRARY_PATH=$blas_dir/openblas-pthread OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 $torch_python $peers/torch_cnn.py --threads 1 --expect-blas pthread"
+    # On one thread channels_last (NHWC, as trainyard and Keras lay images out) is torch's
+    # faster layout here; on two, its default NCHW is.
+    add_config "pytorch, OpenBLAS pthread, 1 thread, channels_last" \
+      "env LD_LIBRARY_PATH=$blas_dir/openblas-pthread OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 $torch_python $peers/torch_cnn.py --threads 1 --expect-blas pthread --channels-last"
   else
     note "PyTorch with OpenBLAS pthread skipped: no $blas_dir/openblas-pthread (Debian package libopenblas0-pthread)"
   fi

@@ -13,10 +13,23 @@ os.environ["KERAS_BACKEND"] = "tensorflow"
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TF's start-up chatter off stderr
 
 
+def add_arguments(parser):
+    parser.add_argument("--intra-op-threads", type=int, default=0,
+                        help="tf.config.threading.set_intra_op_parallelism_threads (0: TF's choice)")
+    parser.add_argument("--inter-op-threads", type=int, default=0,
+                        help="tf.config.threading.set_inter_op_parallelism_threads (0: TF's choice)")
+
+
 def main():
-    args = common.parse_args(__doc__.splitlines()[0])
+    args = common.parse_args(__doc__.splitlines()[0], add_arguments)
     import keras
     import tensorflow as tf
+
+    # Must happen before TensorFlow runs anything.
+    if args.intra_op_threads:
+        tf.config.threading.set_intra_op_parallelism_threads(args.intra_op_threads)
+    if args.inter_op_threads:
+        tf.config.threading.set_inter_op_parallelism_threads(args.inter_op_threads)
 
     keras.utils.set_random_seed(args.seed)
     x, y, x_test, y_test = common.load_data(args)

@@ -43,33 +43,35 @@ Layout layout(const Window2d& w, int64_t weight_stride) {
   return l;
 }
 
-// U[4a + b][c][f] = (G g G^T)[a][b] for every input channel c and column f.
+// U[4a + b][c][f] = (G g G^T)[a][b] for every input channel c and column f, the channels split
+// across the compute pool.
 template <typename T>
 void transform_weights(int64_t channels, const T* weights, int64_t weight_stride, T* u) {
   const int64_t plane = channels * weight_stride;
-  for (int64_t c = 0; c < channels; ++c) {
-    for (int64_t f = 0; f < weight_stride; ++f) {
-      T g[3][3];
-      for (int64_t kh = 0; kh < 3; ++kh) {
-        for (int64_t kw = 0; kw < 3; ++kw)
-          g[kh][kw] = weights[(kh * 3 + kw) * plane + c * weight_stride + f];
-      }
-      T t[4][3];
-      for (int k = 0; k < 3; ++k) {
-        t[0][k] = g[0][k];
-        t[1][k] = (g[0][k] + g[1][k] + g[2][k]) * T(0.5);
-        t[2][k] = (g[0][k] - g[1][k] + g[2][k]) * T(0.5);
-        t[3][k] = g[2][k];
-      }
-      T* out = u + c * weight_stride + f;
-      for (int a = 0; a < 4; ++a) {
-        out[(4 * a + 0) * plane] = t[a][0];
-        out[(4 * a + 1) * plane] = (t[a][0] + t[a][1] + t[a][2]) * T(0.5);
-        out[(4 * a + 2) * plane] = (t[a][0] - t[a][1] + t[a][2]) * T(0.5);
-        out[(4 * a + 3) * plane] = t[a][2];
-      }
+  parallel_range(channels, 8, [&](int64_t begin, int64_t end) {
+    for (int64_t c = begin; c < end; ++c) {
+      const T* g = weights + c * weight_stride;  // g[kh][kw] at (kh * 3 + kw) * plane
+      T* out = u + c * weight_stride;
+      for_channels<T>(weight_stride, [&](int64_t f, auto load, auto store) {
+        using V = decltype(load(g));
+        V t[4][3];  // G g
+        for (int64_t k = 0; k < 3; ++k) {
+          V g0 = load(g + k * plane + f), g1 = load(g + (3 + k) * plane + f);
+          V g2 = load(g + (6 + k) * plane + f);
+          t[0][k] = g0;
+          t[1][k] = (g0 + g1 + g2) * T(0.5);
+          t[2][k] = (g0 - g1 + g2) * T(0.5);
+          t[3][k] = g2;
+        }
+        for (int64_t a = 0; a < 4; ++a) {
+          store(out + (4 * a + 0) * plane + f, t[a][0]);
+          store(out + (4 * a + 1) * plane + f, (t[a][0] + t[a][1] + t[a][2]) * T(0.5));
+          store(out + (4 * a + 2) * plane + f, (t[a][0] - t[a][1] + t[a][2]) * T(0.5));
+          store(out + (4 * a + 3) * plane + f, t[a][2]);
+        }
+      });
     }
-  }
+  });
 }
 
 // M[tile][point][f] = V[tile][point][:] @ U[point][:][f], on the register tile as a 1x1
