@@ -1,8 +1,8 @@
-// The convolution entries (direct, Winograd and im2col kernels alike) and max pooling's
-// backward against naive float64 loops written here from the definitions, over the shapes the
-// kernels treat specially: one input channel, filter counts that are not whole vectors or span
-// several register blocks, odd sizes, strides, dilation, same padding with even kernels, causal
-// padding, accumulation, and one and two threads.
+// The convolution entries (direct, Winograd and im2col kernels alike) and max pooling
+// (forward and backward) against naive float64 loops written here from the definitions, over the
+// shapes the kernels treat specially: one input channel, filter counts that are not whole vectors
+// or span several register blocks, odd sizes, strides, dilation, same padding with even kernels,
+// causal padding, accumulation, and one and two threads.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -187,11 +187,14 @@ TYPED_TEST(ConvDirectTest, KernelGradientIsTheSameBitsOnOneAndTwoThreads) {
   }
 }
 
-// Max pooling's backward: each window's gradient goes to its first maximum, in row-major window
-// order, every other position of x_grad gets 0 (or keeps its value when accumulating).
+// Max pooling: y is each window's maximum over the positions inside x; the backward routes
+// each window's gradient to its first maximum, in row-major window order, and every other
+// position of x_grad gets 0 (or keeps its value when accumulating).
 std::vector<double> reference_max_pool_backward(const Window2d& w, const std::vector<double>& x,
-                                                const std::vector<double>& y_grad) {
+                                                const std::vector<double>& y_grad,
+                                                std::vector<double>* y) {
   std::vector<double> x_grad(x.size(), 0.0);
+  y->assign(y_grad.size(), 0.0);
   const int64_t c_count = w.channels;
   for (int64_t n = 0; n < w.batch; ++n)
     for (int64_t oh = 0; oh < w.out_height; ++oh)
@@ -210,8 +213,10 @@ std::vector<double> reference_max_pool_backward(const Window2d& w, const std::ve
                 at = index;
               }
             }
-          x_grad[static_cast<size_t>(at)] += y_grad[static_cast<size_t>(
-              ((n * w.out_height + oh) * w.out_width + ow) * c_count + c)];
+          size_t out =
+              static_cast<size_t>(((n * w.out_height + oh) * w.out_width + ow) * c_count + c);
+          x_grad[static_cast<size_t>(at)] += y_grad[out];
+          (*y)[out] = best;
         }
   return x_grad;
 }
@@ -220,7 +225,7 @@ template <typename T>
 class MaxPoolBackwardTest : public ::testing::Test {};
 TYPED_TEST_SUITE(MaxPoolBackwardTest, FloatTypes);
 
-TYPED_TEST(MaxPoolBackwardTest, RoutesToTheFirstMaximumAndZeroesTheRest) {
+TYPED_TEST(MaxPoolBackwardTest, TakesTheMaximumAndRoutesToTheFirstOne) {
   using T = TypeParam;
   struct PoolCase {
     const char* name;
@@ -250,7 +255,9 @@ TYPED_TEST(MaxPoolBackwardTest, RoutesToTheFirstMaximumAndZeroesTheRest) {
     cpu().pool2d_forward(PoolKind::kMax, w, x, y);
     auto widened_grad = reals_of(y_grad);
     std::vector<double> grad(widened_grad.begin(), widened_grad.end());
-    std::vector<double> expected = reference_max_pool_backward(w, x_values, grad);
+    std::vector<double> maxima;
+    std::vector<double> expected = reference_max_pool_backward(w, x_values, grad, &maxima);
+    EXPECT_TRUE(matches<T>(y, maxima, {}, 1.0, "forward"));
     auto start = sample_values(c.input.num_elements(), 10, -1, 1);
     for (int threads : {1, 2}) {
       ThreadCountScope scope(threads);

@@ -31,6 +31,34 @@ Span window_span(const Window2d& w, int64_t oh, int64_t ow) {
           std::max<int64_t>(w0, 0), std::min(w0 + w.effective_width(), w.in_width)};
 }
 
+// Max pooling without padding: every window lies inside x, so each output row takes the
+// maximum of its window's input rows directly, the first tap initialising it. Rows (n, oh) run
+// in parallel.
+template <typename T>
+void max_forward_unpadded(const Window2d& w, const T* x, T* y) {
+  const int64_t c = w.channels;
+  parallel_range(w.batch * w.out_height, 8, [&](int64_t begin, int64_t end) {
+    for (int64_t row = begin; row < end; ++row) {
+      int64_t n = row / w.out_height, oh = row % w.out_height;
+      const T* window_row = x + (n * w.in_height + oh * w.stride_height) * w.in_width * c;
+      T* out_row = y + row * w.out_width * c;
+      for (int64_t kh = 0; kh < w.window_height; ++kh, window_row += w.in_width * c) {
+        for (int64_t ow = 0; ow < w.out_width; ++ow) {
+          T* out = out_row + ow * c;
+          const T* in = window_row + ow * w.stride_width * c;
+          for (int64_t kw = 0; kw < w.window_width; ++kw, in += c) {
+            if (kh == 0 && kw == 0) {
+              std::copy(in, in + c, out);
+            } else {
+              for (int64_t j = 0; j < c; ++j) out[j] = std::max(out[j], in[j]);
+            }
+          }
+        }
+      }
+    }
+  });
+}
+
 template <typename T>
 void pool_forward(PoolKind kind, const Window2d& w, const T* x, T* y) {
   const int64_t c = w.channels;
@@ -171,8 +199,14 @@ void CpuBackend::pool2d_forward(PoolKind kind, const Window2d& window, const Ten
                                 const Tensor& y) {
   check_shapes("pool2d_forward", window, x, y);
   TY_CHECK(window.dilation_height == 1 && window.dilation_width == 1, "pooling has no dilation");
+  const bool unpadded = window.pad_top == 0 && window.pad_left == 0 && window.pad_bottom == 0 &&
+                        window.pad_right == 0;
   cpu::dispatch_float(x.dtype(), "pool2d_forward", [&](auto zero) {
     using T = decltype(zero);
+    if (kind == PoolKind::kMax && unpadded) {
+      max_forward_unpadded<T>(window, x.data<T>(), y.data<T>());
+      return;
+    }
     pool_forward<T>(kind, window, x.data<T>(), y.data<T>());
   });
 }
