@@ -176,7 +176,7 @@ LossNodes add_loss_nodes(graph::Graph& graph, std::span<const backend::Loss> los
                          std::span<const std::optional<double>> weights,
                          std::span<const graph::NodeId> predictions,
                          std::span<const graph::NodeId> targets,
-                         std::span<const graph::NodeId> penalties) {
+                         std::span<const graph::NodeId> penalties, graph::NodeId sample_weight) {
   size_t count = losses.size();
   TY_CHECK(count > 0 && weights.size() == count && predictions.size() == count &&
                targets.size() == count,
@@ -185,8 +185,9 @@ LossNodes add_loss_nodes(graph::Graph& graph, std::span<const backend::Loss> los
   LossNodes nodes;
   for (size_t i = 0; i < count; ++i) {
     std::string name = count == 1 ? "loss" : "loss_" + std::to_string(i);
-    nodes.per_output.push_back(
-        graph.add_op(graph::ops::loss(losses[i]), {predictions[i], targets[i]}, name));
+    std::vector<graph::NodeId> inputs = {predictions[i], targets[i]};
+    if (sample_weight >= 0) inputs.push_back(sample_weight);
+    nodes.per_output.push_back(graph.add_op(graph::ops::loss(losses[i]), inputs, name));
   }
 
   bool weighted = std::any_of(weights.begin(), weights.end(),

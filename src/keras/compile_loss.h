@@ -43,12 +43,14 @@ struct LossNodes {
 // Adds the loss of each output (kernel `losses[i]` on predictions[i] and targets[i]) and the total
 // to `graph`. Weights other than 1 are applied by one [1, n] x [n, 1] product with a constant
 // (non-trainable) variable holding them; with all weights 1 the total is a plain sum, and with one
-// output and no penalties it is that output's loss node itself. REQUIRES: the spans have one entry
-// per output.
+// output and no penalties it is that output's loss node itself. A `sample_weight` node ([batch])
+// weighs every output's per-sample losses (sum(w * loss) / batch); -1 means none. REQUIRES: the
+// spans have one entry per output.
 LossNodes add_loss_nodes(graph::Graph& graph, std::span<const backend::Loss> losses,
                          std::span<const std::optional<double>> weights,
                          std::span<const graph::NodeId> predictions,
                          std::span<const graph::NodeId> targets,
-                         std::span<const graph::NodeId> penalties);
+                         std::span<const graph::NodeId> penalties,
+                         graph::NodeId sample_weight = -1);
 
 }  // namespace trainyard::keras

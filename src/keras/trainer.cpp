@@ -5,6 +5,11 @@
 #include "keras/model.h"
 
 namespace trainyard::keras {
+namespace {
+
+const Tensor kNoWeights;
+
+}  // namespace
 
 struct Trainer::CompiledStep {
   graph::Graph graph;
@@ -14,6 +19,7 @@ struct Trainer::CompiledStep {
   std::vector<graph::NodeId> predictions;
   graph::NodeId loss = -1;                 // the total: weighted losses plus penalties
   std::vector<graph::NodeId> output_loss;  // each output's unweighted loss
+  graph::NodeId sample_weight = -1;        // [batch], weighted steps only
 };
 
 Trainer::Trainer(Model& model, const CompileOptions& options, backend::Backend& backend)
@@ -103,8 +109,8 @@ void Trainer::pack_variables() {
   }
 }
 
-Trainer::CompiledStep& Trainer::compiled_step(StepMode mode, int64_t batch) {
-  auto key = std::make_pair(mode, batch);
+Trainer::CompiledStep& Trainer::compiled_step(StepMode mode, int64_t batch, bool weighted) {
+  auto key = std::make_tuple(mode, batch, weighted);
   if (auto it = steps_.find(key); it != steps_.end()) return *it->second;
 
   auto step = std::make_unique<CompiledStep>();
@@ -132,8 +138,11 @@ Trainer::CompiledStep& Trainer::compiled_step(StepMode mode, int64_t batch) {
     for (const auto& layer : model_->layers()) {
       for (graph::NodeId penalty : layer->losses(step->graph)) penalties.push_back(penalty);
     }
-    LossNodes loss_nodes =
-        add_loss_nodes(step->graph, losses, weights, step->predictions, step->y, penalties);
+    if (weighted) {
+      step->sample_weight = step->graph.add_input("sample_weight", {Shape{batch}, dtype});
+    }
+    LossNodes loss_nodes = add_loss_nodes(step->graph, losses, weights, step->predictions, step->y,
+                                          penalties, step->sample_weight);
     step->loss = loss_nodes.total;
     step->output_loss = loss_nodes.per_output;
     if (!single_output) {
@@ -150,11 +159,13 @@ Trainer::CompiledStep& Trainer::compiled_step(StepMode mode, int64_t batch) {
   return *steps_.emplace(key, std::move(step)).first->second;
 }
 
-void Trainer::bind_step(CompiledStep& step, std::span<const Tensor> x, std::span<const Tensor> y) {
+void Trainer::bind_step(CompiledStep& step, std::span<const Tensor> x, std::span<const Tensor> y,
+                        const Tensor& sample_weight) {
   TY_CHECK(x.size() == step.x.size() && y.size() == step.y.size(),
            "a step needs one tensor per model input and output");
   for (size_t i = 0; i < x.size(); ++i) step.plan->bind_input(step.x[i], x[i]);
   for (size_t i = 0; i < y.size(); ++i) step.plan->bind_input(step.y[i], y[i]);
+  if (step.sample_weight >= 0) step.plan->bind_input(step.sample_weight, sample_weight);
 }
 
 void Trainer::update_metrics(const CompiledStep& step, std::span<const Tensor> y, int64_t batch) {
@@ -175,10 +186,15 @@ void Trainer::train_step(const Tensor& x, const Tensor& y) {
 }
 
 void Trainer::train_step(std::span<const Tensor> x, std::span<const Tensor> y) {
+  train_step(x, y, kNoWeights);
+}
+
+void Trainer::train_step(std::span<const Tensor> x, std::span<const Tensor> y,
+                         const Tensor& sample_weight) {
   TY_CHECK(prepared_, "train_step before prepare");
   const int64_t batch = x[0].shape()[0];
-  CompiledStep& step = compiled_step(StepMode::kTrain, batch);
-  bind_step(step, x, y);
+  CompiledStep& step = compiled_step(StepMode::kTrain, batch, sample_weight.defined());
+  bind_step(step, x, y, sample_weight);
   graph::StepInfo info{.training = true, .step = static_cast<uint64_t>(optimizer_->iterations())};
   step.plan->forward(info);
   step.plan->backward(info);
@@ -191,10 +207,15 @@ void Trainer::test_step(const Tensor& x, const Tensor& y) {
 }
 
 void Trainer::test_step(std::span<const Tensor> x, std::span<const Tensor> y) {
+  test_step(x, y, kNoWeights);
+}
+
+void Trainer::test_step(std::span<const Tensor> x, std::span<const Tensor> y,
+                        const Tensor& sample_weight) {
   TY_CHECK(prepared_, "test_step before prepare");
   const int64_t batch = x[0].shape()[0];
-  CompiledStep& step = compiled_step(StepMode::kTest, batch);
-  bind_step(step, x, y);
+  CompiledStep& step = compiled_step(StepMode::kTest, batch, sample_weight.defined());
+  bind_step(step, x, y, sample_weight);
   step.plan->forward({.training = false});
   update_metrics(step, y, batch);
 }
@@ -202,7 +223,7 @@ void Trainer::test_step(std::span<const Tensor> x, std::span<const Tensor> y) {
 void Trainer::predict_step(std::span<const Tensor> x, std::span<const Tensor> outputs) {
   CompiledStep& step = compiled_step(StepMode::kPredict, x[0].shape()[0]);
   TY_CHECK(outputs.size() == step.predictions.size(), "predict_step needs one tensor per output");
-  bind_step(step, x, {});
+  bind_step(step, x, {}, kNoWeights);
   step.plan->forward({.training = false});
   for (size_t i = 0; i < outputs.size(); ++i) {
     backend_.copy(step.plan->value(step.predictions[i]), outputs[i], false);

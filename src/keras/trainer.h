@@ -10,6 +10,7 @@
 #include <map>
 #include <memory>
 #include <span>
+#include <tuple>
 #include <vector>
 
 #include "backend/backend.h"
@@ -43,9 +44,13 @@ class Trainer {
   bool prepared() const { return prepared_; }
 
   // REQUIRES: prepare(); float32 tensors, one per input (x) and output (y), all with the same
-  // dim 0.
+  // dim 0. A defined `sample_weight` (float32 [batch]) weighs every output's per-sample losses;
+  // weighted and unweighted steps compile separate plans.
+  void train_step(std::span<const Tensor> x, std::span<const Tensor> y,
+                  const Tensor& sample_weight);
   void train_step(std::span<const Tensor> x, std::span<const Tensor> y);
   void train_step(const Tensor& x, const Tensor& y);
+  void test_step(std::span<const Tensor> x, std::span<const Tensor> y, const Tensor& sample_weight);
   void test_step(std::span<const Tensor> x, std::span<const Tensor> y);
   void test_step(const Tensor& x, const Tensor& y);
   // Writes the model's outputs for x into `outputs` (one [batch, ...] tensor per output).
@@ -63,7 +68,7 @@ class Trainer {
   // The [-1, ...] shape of the first output's targets.
   const Shape& target_shape() const { return target_shapes_.at(0); }
   const std::vector<OutputCompileSpec>& output_specs() const { return specs_; }
-  // Plans compiled so far (one per mode and batch size used).
+  // Plans compiled so far (one per mode, batch size and weighting used).
   size_t compiled_plan_count() const { return steps_.size(); }
   // The flat buffers every trainable variable views.
   const Tensor& packed_parameters() const { return parameters_; }
@@ -80,9 +85,10 @@ class Trainer {
     std::unique_ptr<nn::MeanTracker> loss_tracker;  // several outputs only
   };
 
-  CompiledStep& compiled_step(StepMode mode, int64_t batch);
+  CompiledStep& compiled_step(StepMode mode, int64_t batch, bool weighted = false);
   void pack_variables();
-  void bind_step(CompiledStep& step, std::span<const Tensor> x, std::span<const Tensor> y);
+  void bind_step(CompiledStep& step, std::span<const Tensor> x, std::span<const Tensor> y,
+                 const Tensor& sample_weight);
   void update_metrics(const CompiledStep& step, std::span<const Tensor> y, int64_t batch);
 
   Model* model_;
@@ -99,7 +105,8 @@ class Trainer {
   std::unique_ptr<nn::MeanTracker> loss_tracker_;
   Tensor parameters_;
   Tensor gradients_;
-  std::map<std::pair<StepMode, int64_t>, std::unique_ptr<CompiledStep>> steps_;
+  // By (mode, batch size, sample-weighted).
+  std::map<std::tuple<StepMode, int64_t, bool>, std::unique_ptr<CompiledStep>> steps_;
 };
 
 }  // namespace trainyard::keras

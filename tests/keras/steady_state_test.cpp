@@ -54,6 +54,15 @@ void expect_steady_state(int threads) {
   EXPECT_EQ(storage_allocation_count() - storage_before, 0) << "tensor storage in 50 steps";
   EXPECT_EQ(model.optimizer().iterations(), 53);
 
+  // So is a step weighted per sample (its own plan, compiled on the first call).
+  Tensor weights = random_features(32, 1, 3).reshape(Shape{32});
+  for (int i = 0; i < 3; ++i) trainer.train_step(std::span(&x, 1), std::span(&y, 1), weights);
+  heap_before = testing::heap_allocation_count();
+  storage_before = storage_allocation_count();
+  for (int i = 0; i < 50; ++i) trainer.train_step(std::span(&x, 1), std::span(&y, 1), weights);
+  EXPECT_EQ(testing::heap_allocation_count() - heap_before, 0) << "weighted steps";
+  EXPECT_EQ(storage_allocation_count() - storage_before, 0) << "weighted steps";
+
   // A test step is just as quiet once compiled.
   trainer.test_step(x, y);
   heap_before = testing::heap_allocation_count();
