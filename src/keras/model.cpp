@@ -1,106 +1,37 @@
 #include "keras/model.h"
 
-#include <unistd.h>
-
 #include <cmath>
-#include <iostream>
-#include <thread>
 
 #include "backend/backend.h"
 #include "core/error.h"
 #include "core/random.h"
-#include "core/thread_pool.h"
 #include "data/dataset.h"
+#include "keras/dataset_input.h"
+#include "keras/fit_arguments.h"
+#include "keras/fit_loop.h"
+#include "keras/sample_weights.h"
 #include "keras/trainer.h"
 
 namespace trainyard::keras {
 namespace {
 
-std::ostream& output_of(std::ostream* requested) {
-  return requested ? *requested : std::cout;
-}
-
-bool is_terminal(std::ostream* requested) {
-  return requested == nullptr && isatty(STDOUT_FILENO) == 1;
-}
-
-// Throws unless every array is defined, has a sample dimension, and all hold as many samples.
-void require_samples(const std::string& method, const std::vector<Tensor>& x,
-                     const std::vector<Tensor>& y) {
-  int64_t samples = -1;
-  const Tensor* first = nullptr;
-  auto check = [&](const Tensor& tensor, const std::string& argument) {
-    if (!tensor.defined()) throw ValueError(method + ": " + argument + " is undefined");
-    if (tensor.shape().rank() < 1) {
-      throw ShapeError(method + ": " + argument + " needs a sample dimension, got " +
-                       tensor.to_string());
-    }
-    if (samples >= 0 && tensor.shape()[0] != samples) {
-      throw ShapeError(method + ": x and y must hold the same number of samples, got " +
-                       first->shape().to_string() + " and " + argument + " " +
-                       tensor.shape().to_string());
-    }
-    samples = tensor.shape()[0];
-    first = &tensor;
-  };
-  for (size_t i = 0; i < x.size(); ++i)
-    check(x[i], x.size() == 1 ? "x" : "x[" + std::to_string(i) + "]");
-  for (size_t i = 0; i < y.size(); ++i)
-    check(y[i], y.size() == 1 ? "y" : "y[" + std::to_string(i) + "]");
-}
-
-std::vector<Shape> shapes_of(const std::vector<Tensor>& tensors) {
-  std::vector<Shape> shapes;
-  for (const Tensor& tensor : tensors) shapes.push_back(tensor.shape());
-  return shapes;
-}
-
-void require_batch_size(const char* method, int64_t batch_size) {
-  if (batch_size < 1) {
-    throw ValueError(std::string(method) + ": batch_size must be >= 1, got " +
-                     std::to_string(batch_size));
+// `parts` ([rows_i, ...sample]) one after another: [sum of rows_i, ...sample].
+Tensor concatenate_rows(const std::vector<Tensor>& parts, const Shape& sample) {
+  int64_t rows = 0;
+  for (const Tensor& part : parts) rows += part.shape()[0];
+  Tensor result = Tensor::zeros(sample.with_batch(rows), DType::kFloat32);
+  int64_t row = 0;
+  for (const Tensor& part : parts) {
+    result.slice_rows(row, row + part.shape()[0]).copy_from(part);
+    row += part.shape()[0];
   }
+  return result;
 }
 
-void require_verbose(const char* method, int verbose) {
-  if (verbose < 0 || verbose > 2) {
-    throw ValueError(std::string(method) + ": verbose must be 0, 1 or 2, got " +
-                     std::to_string(verbose));
-  }
-}
-
-// x and y as float32 (the compute dtype), converted while batches are gathered: the inputs' arrays
-// first, then the targets'.
-data::Dataset as_float_dataset(const std::vector<Tensor>& x, const std::vector<Tensor>& y) {
-  std::vector<Tensor> arrays = x;
-  arrays.insert(arrays.end(), y.begin(), y.end());
-  data::Dataset dataset = data::Dataset::from_tensors(arrays);
-  for (size_t i = 0; i < arrays.size(); ++i) dataset = dataset.cast(i, DType::kFloat32);
-  return dataset;
-}
-
-// Runs the test step over every batch of `dataset`, optionally drawing a progress bar.
-void run_test_epoch(Trainer& trainer, const data::Dataset& dataset, size_t inputs,
-                    ProgressBar* bar) {
-  trainer.reset_metrics();
-  auto iterator = dataset.begin_epoch(0);
-  data::Batch batch;
-  while (iterator.next(batch)) {
-    trainer.test_step(batch.tensors().first(inputs), batch.tensors().subspan(inputs));
-    if (bar) bar->update(batch.index() + 1, trainer.results(), false);
-  }
-}
-
-// Gathering runs ahead on its own thread only when a core is free for it and a batch is
-// big enough for the gather to outweigh waking that thread each step; otherwise the
-// prefetcher steals time from the compute pool (measured on 2 cores: slower at batch 1,
-// 32 and 256 with the pool on both cores).
-int prefetch_depth(const Shape& batch_shape) {
-  constexpr int64_t kPrefetchBytes = 1 << 20;
-  unsigned cores = std::thread::hardware_concurrency();
-  bool spare_core = cores > static_cast<unsigned>(num_threads());
-  bool big_batch = batch_shape.num_elements() * 4 >= kPrefetchBytes;
-  return spare_core && big_batch ? 2 : 0;
+void prepare_validation(Trainer& trainer, const FitData& data) {
+  if (!data.validation) return;
+  trainer.prepare(batch_shapes(*data.validation, 0, data.inputs),
+                  batch_shapes(*data.validation, data.inputs, data.outputs));
 }
 
 }  // namespace
@@ -195,109 +126,88 @@ std::vector<Tensor> Model::targets_in_order(const Tensors& y, const char* method
   return y.in_order(output_names(), std::string(method) + ": y");
 }
 
+// fit(validation_data=...): arrays (with optional weights) or a finite Dataset, batched.
+data::Dataset Model::validation_dataset(const FitOptions& options) const {
+  const ValidationData& validation = *options.validation_data;
+  if (validation.dataset) {
+    if (!validation.x.empty() || !validation.y.empty() || validation.sample_weight.defined()) {
+      throw ValueError("fit: validation_data takes arrays (x, y) or a dataset, not both");
+    }
+    if (validation.dataset->repeats_forever()) {
+      throw ValueError("fit: the validation_data dataset repeats forever; give it an end");
+    }
+    return model_dataset("fit(validation_data)", *validation.dataset, num_inputs(), num_outputs(),
+                         true);
+  }
+  std::vector<Tensor> x = inputs_in_order(validation.x, "fit(validation_data)");
+  std::vector<Tensor> y = targets_in_order(validation.y, "fit(validation_data)");
+  require_samples("fit(validation_data)", x, y);
+  Tensor weights;
+  if (validation.sample_weight.defined()) {
+    weights =
+        checked_sample_weight("fit(validation_data)", validation.sample_weight, x[0].shape()[0]);
+  }
+  return as_float_dataset(x, y, weights).batch(options.batch_size);
+}
+
 History Model::fit(const Tensors& x_arrays, const Tensors& y_arrays, const FitOptions& options) {
   Trainer& trainer = this->trainer();
   std::vector<Tensor> x = inputs_in_order(x_arrays, "fit");
   std::vector<Tensor> y = targets_in_order(y_arrays, "fit");
   require_samples("fit", x, y);
-  require_batch_size("fit", options.batch_size);
-  require_verbose("fit", options.verbose);
-  if (!(options.validation_split >= 0.0 && options.validation_split < 1.0)) {
-    throw ValueError("fit: validation_split must be in [0, 1), got " +
-                     std::to_string(options.validation_split));
+  require_fit_options(options, num_outputs());
+  const int64_t samples = x[0].shape()[0];
+  // Keras splits sample_weight with the data, but weighs only the training part by class.
+  Tensor sample_weight;
+  if (options.sample_weight.defined()) {
+    sample_weight = checked_sample_weight("fit", options.sample_weight, samples);
   }
-  if (options.epochs < 0 || options.initial_epoch < 0) {
-    throw ValueError("fit: epochs and initial_epoch must be >= 0");
-  }
-  const size_t inputs = x.size();
+  Tensor train_weight = options.class_weight.empty()
+                            ? sample_weight
+                            : class_weight_to_sample_weight(y[0], options.class_weight);
 
-  data::Dataset all = as_float_dataset(x, y);
-  data::Dataset train = all;
-  std::optional<data::Dataset> validation;
-  std::vector<Tensor> validation_x, validation_y;
+  FitData data{
+      .train = as_float_dataset(x, y, train_weight), .inputs = x.size(), .outputs = y.size()};
   if (options.validation_data) {
-    validation_x = inputs_in_order(options.validation_data->x, "fit(validation_data)");
-    validation_y = targets_in_order(options.validation_data->y, "fit(validation_data)");
-    require_samples("fit(validation_data)", validation_x, validation_y);
-    validation = as_float_dataset(validation_x, validation_y).batch(options.batch_size);
+    data.validation = validation_dataset(options);
   } else if (options.validation_split > 0.0) {
-    data::DatasetSplit split = all.split_at(options.validation_split);
-    train = split.train;
-    if (split.validation.num_samples() > 0) validation = split.validation.batch(options.batch_size);
+    data.train = data.train.split_at(options.validation_split).train;
+    data::Dataset held_out =
+        as_float_dataset(x, y, sample_weight).split_at(options.validation_split).validation;
+    if (held_out.num_samples() > 0) data.validation = held_out.batch(options.batch_size);
   }
-  if (train.num_samples() == 0) throw ValueError("fit: no training samples");
-  if (options.shuffle) train = train.shuffle(options.seed.value_or(next_random_seed()));
-  train = train.batch(options.batch_size);
-  train = train.prefetch(prefetch_depth(train.batch_shape(0)));
+  if (data.train.num_samples() == 0) throw ValueError("fit: no training samples");
+  if (options.shuffle) data.train = data.train.shuffle(options.seed.value_or(next_random_seed()));
+  data.train = data.train.batch(options.batch_size);
+  data.train = data.train.prefetch(prefetch_depth(data.train.batch_shape(0)));
 
   trainer.prepare(shapes_of(x), shapes_of(y));
-  if (validation) {
-    trainer.prepare(options.validation_data ? shapes_of(validation_x) : shapes_of(x),
-                    options.validation_data ? shapes_of(validation_y) : shapes_of(y));
-  }
+  prepare_validation(trainer, data);
+  return run_fit(*this, trainer, data, options);
+}
 
-  std::ostream& out = output_of(options.output);
-  History history;
-  history.verbose = options.verbose;
-  history.epochs = options.epochs;
-  history.steps = train.num_batches();
-  const int64_t steps = train.num_batches();
-  const bool interactive = is_terminal(options.output);
-  Clock clock = steady_clock_seconds();
-
-  std::vector<Callback*> batch_callbacks;
-  for (const CallbackPtr& callback : options.callbacks) {
-    if (!callback) throw ValueError("fit: callbacks must not be null");
-    callback->set_model(this);
-    if (callback->wants_batch_events()) batch_callbacks.push_back(callback.get());
+History Model::fit(const data::Dataset& dataset, const FitOptions& options) {
+  Trainer& trainer = this->trainer();
+  require_fit_options(options, num_outputs());
+  if (options.validation_split > 0.0) {
+    throw ValueError("fit: validation_split needs arrays, not a Dataset; pass validation_data");
   }
-  stop_training = false;
-  initial_epoch_override.reset();
-  for (const CallbackPtr& callback : options.callbacks) callback->on_train_begin();
-  const int initial_epoch = initial_epoch_override.value_or(options.initial_epoch);
-  initial_epoch_override.reset();
-
-  Logs logs;
-  for (int epoch = initial_epoch; epoch < options.epochs && !stop_training; ++epoch) {
-    trainer.reset_metrics();
-    for (const CallbackPtr& callback : options.callbacks) callback->on_epoch_begin(epoch);
-    write_epoch_header(out, epoch, options.epochs, options.verbose);
-    ProgressBar bar(
-        out,
-        {.target = steps, .verbose = options.verbose, .interactive = interactive, .clock = clock});
-    double last_draw = -1;
-    int64_t done = 0;
-    auto iterator = train.begin_epoch(epoch);
-    data::Batch batch;
-    while (!stop_training && iterator.next(batch)) {
-      for (Callback* callback : batch_callbacks) callback->on_train_batch_begin(batch.index());
-      trainer.train_step(batch.tensors().first(inputs), batch.tensors().subspan(inputs));
-      done = batch.index() + 1;
-      BatchLogs batch_logs(trainer);
-      for (Callback* callback : batch_callbacks)
-        callback->on_train_batch_end(batch.index(), batch_logs);
-      // Only build logs when the bar could redraw (Keras throttles to 0.05 s); the first
-      // step always reports, since the bar's per-step estimate starts after it.
-      if (options.verbose == 1 && done < steps) {
-        double now = clock();
-        if (done == 1 || now - last_draw >= 0.05) {
-          bar.update(done, trainer.results(), false);
-          last_draw = now;
-        }
-      }
-    }
-    logs = trainer.results();
-    if (validation) {
-      run_test_epoch(trainer, *validation, inputs, nullptr);
-      for (auto& [name, value] : trainer.results()) set_log(logs, "val_" + name, value);
-    }
-    for (const CallbackPtr& callback : options.callbacks) callback->on_epoch_end(epoch, logs);
-    bar.update(done, logs, true);
-    history.epoch.push_back(epoch);
-    for (const auto& [name, value] : logs) history.history[name].push_back(value);
+  if (options.sample_weight.defined() || !options.class_weight.empty()) {
+    throw ValueError(
+        "fit: sample_weight and class_weight need arrays, not a Dataset; give each batch "
+        "its sample weights as the dataset's last array");
   }
-  for (const CallbackPtr& callback : options.callbacks) callback->on_train_end(logs);
-  return history;
+  FitData data{.train = model_dataset("fit", dataset, num_inputs(), num_outputs(), true),
+               .inputs = num_inputs(),
+               .outputs = num_outputs()};
+  if (data.train.repeats_forever() && !options.steps_per_epoch) {
+    throw ValueError("fit: the dataset repeats forever, so steps_per_epoch must be set");
+  }
+  if (options.validation_data) data.validation = validation_dataset(options);
+  trainer.prepare(batch_shapes(data.train, 0, data.inputs),
+                  batch_shapes(data.train, data.inputs, data.outputs));
+  prepare_validation(trainer, data);
+  return run_fit(*this, trainer, data, options);
 }
 
 std::vector<Tensor> Model::get_weights() const {
@@ -331,15 +241,41 @@ Logs Model::evaluate(const Tensors& x_arrays, const Tensors& y_arrays,
   require_samples("evaluate", x, y);
   require_batch_size("evaluate", options.batch_size);
   require_verbose("evaluate", options.verbose);
+  Tensor weights;
+  if (options.sample_weight.defined()) {
+    weights = checked_sample_weight("evaluate", options.sample_weight, x[0].shape()[0]);
+  }
   trainer.prepare(shapes_of(x), shapes_of(y));
-  data::Dataset dataset = as_float_dataset(x, y).batch(options.batch_size);
-  std::ostream& out = output_of(options.output);
-  ProgressBar bar(out, {.target = dataset.num_batches(),
-                        .verbose = options.verbose,
-                        .interactive = is_terminal(options.output)});
-  run_test_epoch(trainer, dataset, x.size(), options.verbose == 1 ? &bar : nullptr);
+  return evaluate_batches(trainer, as_float_dataset(x, y, weights).batch(options.batch_size),
+                          options);
+}
+
+Logs Model::evaluate(const data::Dataset& dataset, const EvaluateOptions& options) {
+  Trainer& trainer = this->trainer();
+  require_verbose("evaluate", options.verbose);
+  if (options.sample_weight.defined()) {
+    throw ValueError(
+        "evaluate: sample_weight needs arrays, not a Dataset; give each batch its sample "
+        "weights as the dataset's last array");
+  }
+  data::Dataset batches = model_dataset("evaluate", dataset, num_inputs(), num_outputs(), true);
+  if (batches.repeats_forever()) {
+    throw ValueError("evaluate: the dataset repeats forever; give it an end");
+  }
+  trainer.prepare(batch_shapes(batches, 0, num_inputs()),
+                  batch_shapes(batches, num_inputs(), num_outputs()));
+  return evaluate_batches(trainer, batches, options);
+}
+
+Logs Model::evaluate_batches(Trainer& trainer, const data::Dataset& batches,
+                             const EvaluateOptions& options) {
+  ProgressBar bar(output_of(options.output), {.target = batches.num_batches(),
+                                              .verbose = options.verbose,
+                                              .interactive = is_terminal(options.output)});
+  run_test_epoch(trainer, batches, num_inputs(), num_outputs(),
+                 options.verbose == 1 ? &bar : nullptr);
   Logs logs = trainer.results();
-  if (options.verbose == 2) bar.update(dataset.num_batches(), logs, true);
+  if (options.verbose == 2) bar.update(batches.num_batches(), logs, true);
   return logs;
 }
 
@@ -357,12 +293,7 @@ std::vector<Tensor> Model::predict(const Tensors& x_arrays, const PredictOptions
   require_samples("predict", x, {});
   require_batch_size("predict", options.batch_size);
   require_verbose("predict", options.verbose);
-  if (!trainer_) {
-    // Keras predicts with uncompiled models too.
-    CompileOptions inference{.optimizer = "sgd", .loss = nn::LossFunction("mse")};
-    trainer_ = std::make_unique<Trainer>(*this, inference, backend::cpu_backend());
-  }
-  trainer_->prepare_inputs(shapes_of(x));
+  prepare_prediction(shapes_of(x));
   std::vector<Shape> samples;
   for (const Tensor& tensor : x) samples.push_back(tensor.shape().with_batch(-1));
   const int64_t rows = x[0].shape()[0];
@@ -387,6 +318,51 @@ std::vector<Tensor> Model::predict(const Tensors& x_arrays, const PredictOptions
     bar.update(batch.index() + 1, {}, std::nullopt);
   }
   return outputs;
+}
+
+std::vector<Tensor> Model::predict(const data::Dataset& dataset, const PredictOptions& options) {
+  require_verbose("predict", options.verbose);
+  data::Dataset batches = model_dataset("predict", dataset, num_inputs(), num_outputs(), false);
+  if (batches.repeats_forever()) {
+    throw ValueError("predict: the dataset repeats forever; give it an end");
+  }
+  prepare_prediction(batch_shapes(batches, 0, num_inputs()));
+  ProgressBar bar(output_of(options.output), {.target = batches.num_batches(),
+                                              .verbose = options.verbose,
+                                              .interactive = is_terminal(options.output)});
+  // Batch sizes are only known as the batches come, so each batch's outputs are kept and
+  // joined at the end.
+  std::vector<Shape> samples;
+  for (const Shape& shape : batch_shapes(batches, 0, num_inputs())) {
+    samples.push_back(shape.with_batch(-1));
+  }
+  const std::vector<Shape> output_shapes = compute_output_shapes(samples);
+  std::vector<std::vector<Tensor>> parts(num_outputs());
+  auto iterator = batches.begin_epoch(0);
+  data::Batch batch;
+  while (iterator.next(batch)) {
+    std::vector<Tensor> outputs;
+    for (const Shape& shape : output_shapes) {
+      outputs.push_back(Tensor::zeros(shape.with_batch(batch.num_samples()), DType::kFloat32));
+    }
+    trainer_->predict_step(batch.tensors().first(num_inputs()), outputs);
+    for (size_t i = 0; i < outputs.size(); ++i) parts[i].push_back(outputs[i]);
+    bar.update(batch.index() + 1, {}, std::nullopt);
+  }
+  std::vector<Tensor> results;
+  for (size_t i = 0; i < parts.size(); ++i) {
+    results.push_back(concatenate_rows(parts[i], output_shapes[i]));
+  }
+  return results;
+}
+
+void Model::prepare_prediction(const std::vector<Shape>& x_shapes) {
+  if (!trainer_) {
+    // Keras predicts with uncompiled models too.
+    CompileOptions inference{.optimizer = "sgd", .loss = nn::LossFunction("mse")};
+    trainer_ = std::make_unique<Trainer>(*this, inference, backend::cpu_backend());
+  }
+  trainer_->prepare_inputs(x_shapes);
 }
 
 Logs Model::train_on_batch(const Tensors& x_arrays, const Tensors& y_arrays) {

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "data/dataset.h"
 #include "keras/history.h"
 #include "keras/options.h"
 #include "keras/progress_bar.h"
@@ -70,14 +71,26 @@ class Model {
   // numeric dtype, computed in float32. REQUIRES: compile() was called.
   // Throws ValueError/ShapeError naming the argument.
   History fit(const Tensors& x, const Tensors& y, const FitOptions& options = {});
+  // Trains on a batched Dataset whose batches hold the inputs (input order), the targets
+  // (output order) and optionally a [batch] sample weight; arrays are converted to float32
+  // while gathering. The dataset's own batching, shuffling and prefetching apply, so
+  // batch_size, shuffle and seed are not used; validation_split, sample_weight and
+  // class_weight need arrays (ValueError). A dataset that repeats forever needs
+  // steps_per_epoch. Throws ValueError naming the argument.
+  History fit(const data::Dataset& dataset, const FitOptions& options = {});
   // The mean loss and metrics over x, y: {"loss": ..., "<metric>": ...}, sorted by name; with
   // several outputs also "<output>_loss" and "<output>_<metric>".
   Logs evaluate(const Tensors& x, const Tensors& y, const EvaluateOptions& options = {});
+  // The same over one pass of a finite, batched Dataset shaped as fit(Dataset) takes it.
+  Logs evaluate(const data::Dataset& dataset, const EvaluateOptions& options = {});
   // Outputs for x, concatenated over batches: [N, ...output shape].
   // REQUIRES: one output (ValueError otherwise; use the list form below).
   Tensor predict(const Tensor& x, const PredictOptions& options = {});
   // One tensor per output, in output order, for x in any form Tensors takes.
   std::vector<Tensor> predict(const Tensors& x, const PredictOptions& options = {});
+  // One tensor per output over one pass of a finite, batched Dataset whose first arrays are
+  // the inputs (any arrays after them, such as targets, are ignored, as Keras does).
+  std::vector<Tensor> predict(const data::Dataset& dataset, const PredictOptions& options = {});
   // One training step on one batch; returns the batch's loss and metrics.
   Logs train_on_batch(const Tensors& x, const Tensors& y);
 
@@ -135,6 +148,11 @@ class Model {
   // x (and y when defined) in input and output order, checked for sample counts.
   std::vector<Tensor> inputs_in_order(const Tensors& x, const char* method) const;
   std::vector<Tensor> targets_in_order(const Tensors& y, const char* method) const;
+  data::Dataset validation_dataset(const FitOptions& options) const;
+  Logs evaluate_batches(Trainer& trainer, const data::Dataset& batches,
+                        const EvaluateOptions& options);
+  // Creates an inference-only trainer for an uncompiled model.
+  void prepare_prediction(const std::vector<Shape>& x_shapes);
 
   std::string name_;
   bool built_ = false;

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/tensor.h"
+#include "data/dataset.h"
 #include "keras/callback.h"
 #include "keras/tensors.h"
 #include "nn/losses.h"
@@ -56,10 +57,15 @@ struct CompileOptions {
   std::map<std::string, std::vector<std::string>> metrics_by_output = {};
 };
 
-// Validation arrays for fit(validation_data=(x, y)), in any form fit's x and y take.
+// Validation arrays for fit(validation_data=(x, y[, sample_weight])), in any form fit's x and y
+// take, or a batched, finite Dataset yielding (x..., y...[, sample_weight]) batches as
+// fit(Dataset) takes them (then leave x and y empty).
 struct ValidationData {
   Tensors x;
   Tensors y;
+  // [N]: weighs each validation sample's loss; undefined: all weigh 1.
+  Tensor sample_weight = {};
+  std::optional<data::Dataset> dataset = std::nullopt;
 };
 
 struct FitOptions {
@@ -73,10 +79,30 @@ struct FitOptions {
   // Overrides validation_split when set.
   std::optional<ValidationData> validation_data;
   bool shuffle = true;
+  // class index -> weight for the training loss (Keras's class_weight): each sample weighs the
+  // weight of its class, argmax(y) for one-hot targets and round(y) for sparse or binary ones;
+  // classes not in the map weigh 1. Single-output models only; not with sample_weight. Only the
+  // training batches are weighted, never the validation data.
+  std::map<int64_t, double> class_weight = {};
+  // [N]: one weight per sample; each sample's loss is multiplied by it and the batch loss is
+  // sum(w * loss) / batch size (Keras's sum_over_batch_size, not divided by sum(w)). With
+  // validation_split the held-out samples keep their weights. Undefined: all weigh 1.
+  // Metrics stay unweighted (Keras's metrics=; weighted_metrics does not exist here yet).
+  Tensor sample_weight = {};
   int initial_epoch = 0;
+  // Batches per epoch (>= 1); unset: one pass over the data. As in Keras 3, an epoch continues
+  // the pass where the previous epoch stopped, and a new pass (reshuffled) starts with the
+  // first epoch after a pass is used up. If the pass runs out in the middle of an epoch, fit()
+  // warns (Keras's "Your input ran out of data" on `output`, or standard error) and ends that
+  // epoch early; the next epoch starts a new pass. Required for a Dataset that repeats forever.
+  std::optional<int64_t> steps_per_epoch = std::nullopt;
+  // Validate after every validation_freq-th epoch only, counting epochs from 1 (Keras):
+  // 2 validates after epochs 2, 4, ...; val_ logs appear only for those epochs. >= 1.
+  int validation_freq = 1;
   // Seeds the shuffle; unset: drawn from the global seed stream (set_random_seed).
   std::optional<uint64_t> seed;
-  // Where the progress bar goes; null means standard output.
+  // Where the progress bar (and fit's warnings) go; null means standard output (warnings:
+  // standard error).
   std::ostream* output = nullptr;
   // Called in order, before the History and the progress bar, as in Keras.
   std::vector<CallbackPtr> callbacks;
@@ -85,6 +111,8 @@ struct FitOptions {
 struct EvaluateOptions {
   int64_t batch_size = 32;
   int verbose = 1;
+  // [N]: weighs each sample's loss as in FitOptions::sample_weight; undefined: all weigh 1.
+  Tensor sample_weight = {};
   std::ostream* output = nullptr;
 };
 
