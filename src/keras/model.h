@@ -81,7 +81,8 @@ class Model {
   // The mean loss and metrics over x, y: {"loss": ..., "<metric>": ...}, sorted by name; with
   // several outputs also "<output>_loss" and "<output>_<metric>".
   Logs evaluate(const Tensors& x, const Tensors& y, const EvaluateOptions& options = {});
-  // The same over one pass of a finite, batched Dataset shaped as fit(Dataset) takes it.
+  // The same over one pass of a finite, batched Dataset shaped as fit(Dataset) takes it, in its
+  // own batches (batch_size is not used; weights come as the dataset's last array).
   Logs evaluate(const data::Dataset& dataset, const EvaluateOptions& options = {});
   // Outputs for x, concatenated over batches: [N, ...output shape].
   // REQUIRES: one output (ValueError otherwise; use the list form below).
