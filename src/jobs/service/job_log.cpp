@@ -41,12 +41,6 @@ void JobLog::read_new(const std::function<void(std::string_view)>& on_bytes,
   }
 }
 
-void JobLog::skip_to_end() {
-  std::error_code error;
-  uint64_t size = std::filesystem::file_size(path_, error);
-  follower_ = LogFollower(path_, error ? 0 : size);
-}
-
 std::string JobLog::last_lines(size_t count) const {
   std::ifstream file(path_, std::ios::binary);
   if (!file) return "";

@@ -27,8 +27,6 @@ class JobLog {
   // completed by it.
   void read_new(const std::function<void(std::string_view bytes)>& on_bytes,
                 const std::function<void(const std::string& line)>& on_line);
-  // Starts reading at the current end (for a supervisor that adopts a running job).
-  void skip_to_end();
   // The last `count` non-empty lines of the program's output (trainyard's own lines left
   // out), joined with "; ", for a FailureReason when the program wrote no failure file.
   std::string last_lines(size_t count) const;

@@ -315,7 +315,10 @@ class JobRun {
   JobRecord adopt(const JobRecord& record) {
     adopted_ = record.runner_process;
     gpu_indices_ = record.gpu_allocation;
-    log_.skip_to_end();
+    // The metrics are rebuilt from the whole log, including what the program wrote while no
+    // supervisor watched; only the observer starts at the current end, having seen the rest.
+    log_.read_new(nullptr, [&](const std::string& line) { metrics_->feed(line, epoch_seconds()); });
+    metrics_->take_problems();
     log_.append_line("[trainyard] supervising the job again after its supervisor ended");
     return supervise();
   }

@@ -122,6 +122,31 @@ TEST_F(ReconcileTest, ARunningProgramIsSupervisedAgainAfterKill9) {
   EXPECT_EQ(model_file("survivor", "model.txt"), "trained\n");
 }
 
+TEST_F(ReconcileTest, MetricsWrittenWhileUnwatchedAreKept) {
+  // The metric line is written before the supervisor dies; the one that adopts the job must
+  // still find it.
+  const std::filesystem::path go = directory_.path() / "go";
+  put_program("quiet",
+              "echo 'final loss: 0.25'\nwhile [ ! -e \"$GO\" ]; do sleep 0.02; done\nexit 0\n");
+  nlohmann::json request = script_job_request("quiet", "local");
+  request["Environment"] = {{"GO", go.string()}};
+  request["AlgorithmSpecification"]["MetricDefinitions"] = {
+      {{"Name", "loss"}, {"Regex", "loss: ([0-9.]+)"}}};
+  service().submit(parse_spec(request));
+
+  pid_t supervisor = spawn_supervisor("quiet");
+  ASSERT_TRUE(wait_until("quiet", [&](const JobRecord& record) {
+    return record.runner_process.has_value() && log_contains("quiet", "final loss");
+  }));
+  kill_supervisor(supervisor);
+  ASSERT_EQ(service().reconcile(), std::vector<std::string>{"quiet"});
+  write_file_text(go, "");
+  JobRecord record = service().run("quiet");
+  ASSERT_EQ(record.status, TrainingJobStatus::kCompleted) << record.failure_reason.value_or("");
+  ASSERT_EQ(record.final_metrics.size(), 1u);
+  EXPECT_DOUBLE_EQ(record.final_metrics[0].value, 0.25);
+}
+
 TEST_F(ReconcileTest, AProgramThatEndedUnwatchedIsFinishedFromItsExitStatus) {
   const std::filesystem::path go = directory_.path() / "go";
   put_program("orphan",
