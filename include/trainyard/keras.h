@@ -43,6 +43,7 @@
 #include "keras/functional.h"
 #include "keras/keras_tensor.h"
 #include "keras/model.h"
+#include "keras/saving/model_file.h"
 #include "keras/saving/weights_file.h"
 #include "keras/sequential.h"
 #include "nn/layers/activation.h"

@@ -101,6 +101,11 @@ class Model {
   // whose shape or dtype differs, ValueError for a wrong count; nothing is written then.
   void set_weights(const std::vector<Tensor>& values);
 
+  // Writes the whole model (config, compile_config, weights, optimizer state) to a Keras 3
+  // `.keras` archive: save_model(*this, path) in keras/saving/model_file.h, which gives the
+  // errors; keras::load_model reads it back.
+  void save(const std::string& path) const;
+
   // Keras 3's model.summary() text: the layer table, then total, trainable and non-trainable
   // parameter counts with their sizes (and the optimizer's once it is built). Throws ValueError
   // when the line is too narrow for the columns.

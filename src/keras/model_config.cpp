@@ -1460,6 +1460,17 @@ Functional functional_from_json(std::string_view json) {
   return read_functional(root);
 }
 
+std::string model_class_of(std::string_view json) {
+  Json root = parse_json(json);
+  ConfigObject top(root, "model config");
+  std::optional<std::string> class_name = top.string("class_name");
+  if (!class_name) throw ValueError("model config: class_name is required");
+  if (*class_name == "Sequential" || *class_name == "Functional") return *class_name;
+  if (*class_name == "Model") return "Functional";
+  throw ValueError("model config: model class " + *class_name +
+                   " is not supported by trainyard yet (only Sequential and Functional)");
+}
+
 std::optional<CompileConfig> compile_config_from_json(std::string_view json) {
   Json root = parse_json(json);
   if (!root.is_object()) return std::nullopt;

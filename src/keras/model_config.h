@@ -49,6 +49,11 @@ Sequential model_from_json(std::string_view json);
 // fit the tensors it is called on.
 Functional functional_from_json(std::string_view json);
 
+// The model class a config names: "Sequential", "Functional" (tf.keras's "Model" is given
+// as "Functional"). Throws ValueError for malformed JSON, a missing class_name or a class
+// trainyard has no model for.
+std::string model_class_of(std::string_view json);
+
 // What compile() takes, as a config's `compile_config` holds it.
 struct CompileConfig {
   nn::OptimizerPtr optimizer;            // null: not given

@@ -78,6 +78,12 @@ void Trainer::prepare(const std::vector<Shape>& x_shapes, const std::vector<Shap
   prepared_ = true;
 }
 
+void Trainer::build_optimizer() {
+  TY_CHECK(model_->built(), "build_optimizer needs a built model");
+  pack_variables();
+  optimizer_->build(parameters_, model_->trainable_weights(), backend_);
+}
+
 void Trainer::pack_variables() {
   // Each variable starts on a 64-byte boundary inside one flat buffer, so the optimizer
   // updates them all in one pass and kernels see aligned rows.

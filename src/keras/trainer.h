@@ -42,6 +42,10 @@ class Trainer {
   // Ready for prediction on samples shaped like `x_shapes` (no targets needed).
   void prepare_inputs(const std::vector<Shape>& x_shapes);
   bool prepared() const { return prepared_; }
+  // Packs the model's variables and builds the optimizer for them before any step, so saved
+  // optimizer state can be loaded into it (Keras's optimizer.build(trainable_variables));
+  // prepare() packs them the same way and keeps the slots. REQUIRES: the model is built.
+  void build_optimizer();
 
   // REQUIRES: prepare(); float32 tensors, one per input (x) and output (y), all with the same
   // dim 0. A defined `sample_weight` (float32 [batch]) weighs every output's per-sample losses;

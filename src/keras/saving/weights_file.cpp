@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <iostream>
+#include <map>
 #include <set>
 
 #include "core/error.h"
@@ -83,19 +84,69 @@ std::vector<StagedRead> plan_reads(const H5File& file, const std::vector<WeightG
   return reads;
 }
 
-// Layer groups in the file that hold variables but match no layer of the model.
-void find_extra_layers(const H5File& file, const std::vector<WeightGroup>& groups,
-                       std::vector<std::string>& problems) {
-  if (!file.is_group("layers")) return;
+// Layer groups in the file under `layers` that hold variables but match no layer of the model.
+void find_extra_layers(const H5File& file, const std::string& layers,
+                       const std::vector<WeightGroup>& groups, std::vector<std::string>& problems) {
+  if (!file.is_group(layers)) return;
   std::set<std::string> expected;
   for (const WeightGroup& group : groups) expected.insert(group.path);
-  for (const std::string& name : file.children("layers")) {
-    std::string path = "layers/" + name;
+  for (const std::string& name : file.children(layers)) {
+    std::string path = layers + "/" + name;
     if (expected.count(path)) continue;
     std::string vars = path + "/vars";
     if (file.is_group(vars) && !file.children(vars).empty()) {
       problems.push_back("the file has variables for a layer at '" + path +
                          "' that the model does not have");
+    }
+  }
+}
+
+// tf.keras 2.13 kept layers under "_layer_checkpoint_dependencies", named by class but not
+// always numbered as Keras 3 numbers them ("dense", "dense_2" for a model's two Dense
+// layers). Its groups that hold variables are matched, per class, in numeric order to the
+// model's layers of that class that have variables.
+constexpr const char* kKeras213Layers = "_layer_checkpoint_dependencies";
+
+// "dense_2" -> {"dense", 2}; "dense" -> {"dense", 0}.
+std::pair<std::string, int64_t> split_class_index(const std::string& name) {
+  size_t underscore = name.rfind('_');
+  if (underscore == std::string::npos || underscore + 1 == name.size()) return {name, 0};
+  std::string digits = name.substr(underscore + 1);
+  if (digits.size() > 9 || digits.find_first_not_of("0123456789") != std::string::npos) {
+    return {name, 0};
+  }
+  return {name.substr(0, underscore), std::stoll(digits)};
+}
+
+// Rewrites the paths of the first `layer_count` groups (the layers').
+void map_keras213_layers(const H5File& file, std::vector<WeightGroup>& groups, size_t layer_count,
+                         std::vector<std::string>& problems) {
+  std::map<std::string, std::vector<std::pair<int64_t, std::string>>> in_file;
+  for (const std::string& name : file.children(kKeras213Layers)) {
+    std::string vars = std::string(kKeras213Layers) + "/" + name + "/vars";
+    if (!file.is_group(vars) || file.children(vars).empty()) continue;
+    auto [stem, index] = split_class_index(name);
+    in_file[stem].emplace_back(index, name);
+  }
+  std::map<std::string, size_t> used;
+  for (size_t i = 0; i < layer_count; ++i) {
+    WeightGroup& group = groups[i];
+    if (group.entries.empty()) continue;
+    std::string name = group.path.substr(group.path.find('/') + 1);  // "layers/<name>"
+    std::string stem = split_class_index(name).first;
+    auto& candidates = in_file[stem];
+    std::sort(candidates.begin(), candidates.end());
+    size_t& next = used[stem];
+    // A layer with no group left keeps its own name, which plan_reads reports as missing.
+    group.path = std::string(kKeras213Layers) + "/" +
+                 (next < candidates.size() ? candidates[next].second : name);
+    ++next;
+  }
+  for (const auto& [stem, candidates] : in_file) {
+    if (candidates.size() > used[stem]) {
+      problems.push_back("the file has " + std::to_string(candidates.size()) + " '" + stem +
+                         "' layers with variables under '" + kKeras213Layers +
+                         "', the model has " + std::to_string(used[stem]));
     }
   }
 }
@@ -131,7 +182,8 @@ void save_weights(const Model& model, const std::string& path, const SaveWeights
   });
 }
 
-LoadWeightsResult load_weights(Model& model, const std::string& path) {
+LoadWeightsResult load_weights(Model& model, const std::string& path,
+                               const LoadWeightsOptions& options) {
   require_built(model, "load_weights");
   H5File file = H5File::open_read_only(path);
   std::vector<WeightGroup> groups = saving::layer_groups(model);
@@ -139,7 +191,7 @@ LoadWeightsResult load_weights(Model& model, const std::string& path) {
   LoadWeightsResult result;
   bool file_has_optimizer =
       file.is_group("optimizer/vars") && !file.children("optimizer/vars").empty();
-  if (file_has_optimizer && model.compiled()) {
+  if (file_has_optimizer && model.compiled() && options.load_optimizer) {
     if (model.optimizer().built()) {
       groups.push_back(saving::optimizer_group(model));
       result.optimizer_loaded = true;
@@ -151,9 +203,15 @@ LoadWeightsResult load_weights(Model& model, const std::string& path) {
   }
 
   std::vector<std::string> problems;
+  std::string layers = "layers";
+  if (!file.is_group(layers) && file.is_group(kKeras213Layers)) {
+    layers = kKeras213Layers;
+    map_keras213_layers(file, groups, layer_group_count, problems);
+  }
   std::vector<StagedRead> reads = plan_reads(file, groups, problems);
   find_extra_layers(
-      file, std::vector<WeightGroup>(groups.begin(), groups.begin() + layer_group_count), problems);
+      file, layers,
+      std::vector<WeightGroup>(groups.begin(), groups.begin() + layer_group_count), problems);
   if (!problems.empty()) {
     std::string message = "load_weights: '" + path + "' does not fit model '" + model.name() +
                           "' (" + std::to_string(problems.size()) + " mismatch" +

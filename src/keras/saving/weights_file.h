@@ -28,6 +28,12 @@ struct SaveWeightsOptions {
 void save_weights(const Model& model, const std::string& path,
                   const SaveWeightsOptions& options = {});
 
+struct LoadWeightsOptions {
+  // Load the file's optimizer state when the model's optimizer is built. false: leave the
+  // optimizer as it is (the caller has said why).
+  bool load_optimizer = true;
+};
+
 struct LoadWeightsResult {
   // Whether the file's optimizer state was loaded. It is skipped (with a warning on stderr,
   // as Keras warns) when the model's optimizer is not built yet: it is built by the first
@@ -38,8 +44,11 @@ struct LoadWeightsResult {
 // Replaces the weights of `model` (and its optimizer's state, see above) with those in
 // `path`. Every variable's shape and dtype are checked first: ShapeError lists every
 // mismatch, missing or extra variable by layer and variable name, and nothing changes then.
+// Files tf.keras 2.13 wrote (layers under "_layer_checkpoint_dependencies") are read too,
+// their layer groups matched to the model's layers of the same class in order.
 // Throws ValueError when the model is not built, IOError when the file cannot be opened,
 // DataError naming the file when it is not HDF5, truncated or corrupt.
-LoadWeightsResult load_weights(Model& model, const std::string& path);
+LoadWeightsResult load_weights(Model& model, const std::string& path,
+                               const LoadWeightsOptions& options = {});
 
 }  // namespace trainyard::keras
