@@ -99,9 +99,8 @@ std::vector<std::pair<std::string, std::string>> zip_entries(const std::string& 
 
 TEST_F(ModelFileTest, WritesKerasEntriesConfigAndOptimizerState) {
   Sequential model = mlp();
-  model.compile({.optimizer = optimizers::Adam({.learning_rate = 0.01}),
-                 .loss = "mse",
-                 .metrics = {"mae"}});
+  model.compile(
+      {.optimizer = optimizers::Adam({.learning_rate = 0.01}), .loss = "mse", .metrics = {"mae"}});
   Tensor x = random_tensor({16, 8}, 1), y = random_tensor({16, 4}, 2);
   model.train_on_batch(x, y);
   model.save(path("model.keras"));
@@ -163,8 +162,8 @@ TEST_F(ModelFileTest, FunctionalModelsRoundTrip) {
   KerasTensor joined =
       layers::Concatenate()({layers::Dense(5, {.activation = "tanh"})(image), tags});
   Functional trained({image, tags}, layers::Dense(2, {.name = "score"})(joined), "two_inputs");
-  trained.compile({.optimizer = optimizers::SGD({.learning_rate = 0.1, .momentum = 0.9}),
-                   .loss = "mse"});
+  trained.compile(
+      {.optimizer = optimizers::SGD({.learning_rate = 0.1, .momentum = 0.9}), .loss = "mse"});
   Tensor a = random_tensor({8, 6}, 5), b = random_tensor({8, 3}, 6), y = random_tensor({8, 2}, 7);
   trained.train_on_batch({a, b}, y);
   trained.save(path("functional.keras"));
@@ -217,9 +216,9 @@ TEST_F(ModelFileTest, AFailedSaveLeavesTheOldFileWhole) {
             std::string::npos);
   EXPECT_EQ(zip_entries(path("model.keras")), before);
   // A directory that does not exist: IOError naming the file, nothing left behind.
-  EXPECT_NE(error_of<IOError>([&] { model.save(path("no/such/dir/model.keras")); })
-                .find("model.keras"),
-            std::string::npos);
+  EXPECT_NE(
+      error_of<IOError>([&] { model.save(path("no/such/dir/model.keras")); }).find("model.keras"),
+      std::string::npos);
   EXPECT_EQ(listing(), std::vector<std::string>{"model.keras"});
 }
 
@@ -356,9 +355,10 @@ TEST_F(ModelFileTest, LoadsTfKeras213SequentialMlp) {
   EXPECT_TRUE(model->compiled());
   // tf.keras 2.13 named the second Dense layer's group "dense_2".
   H5File weights = archive_weights(file, path("iris.weights.h5"));
-  expect_dense_model(*model, weights,
-                     {"_layer_checkpoint_dependencies/dense", "_layer_checkpoint_dependencies/dense_2"},
-                     "softmax");
+  expect_dense_model(
+      *model, weights,
+      {"_layer_checkpoint_dependencies/dense", "_layer_checkpoint_dependencies/dense_2"},
+      "softmax");
 }
 
 TEST_F(ModelFileTest, ResavedKerasArchiveLoadsAgainBitForBit) {

@@ -106,7 +106,8 @@ std::string replace_all(std::string text, const std::string& from, const std::st
 [[noreturn]] void rethrow_in_context(const std::string& prefix, const std::string& temporary,
                                      const std::string& shown) {
   auto message = [&](const Error& error) {
-    return prefix + (temporary.empty() ? error.what() : replace_all(error.what(), temporary, shown));
+    return prefix +
+           (temporary.empty() ? error.what() : replace_all(error.what(), temporary, shown));
   };
   try {
     throw;
@@ -192,9 +193,8 @@ std::unique_ptr<Model> load_model(const std::string& path, const LoadModelOption
         restore_optimizer = true;
       } else {
         std::cerr << "load_model: skipping the optimizer state in '" << path
-                  << "': its compile_config does not name the optimizer, so model '"
-                  << model.name() << "' was compiled with the default '"
-                  << model.optimizer().name() << "'\n";
+                  << "': its compile_config does not name the optimizer, so model '" << model.name()
+                  << "' was compiled with the default '" << model.optimizer().name() << "'\n";
       }
     }
     load_weights(model, weights, {.load_optimizer = restore_optimizer});

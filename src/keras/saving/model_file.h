@@ -46,8 +46,7 @@ struct SaveModelOptions {
 // crash leaves the old file or none, never a partial archive. Throws ValueError when `path`
 // does not end in ".keras" or the model is not built, IOError naming the file when it
 // cannot be written, ValueError as serialize_model does.
-void save_model(const Model& model, const std::string& path,
-                const SaveModelOptions& options = {});
+void save_model(const Model& model, const std::string& path, const SaveModelOptions& options = {});
 
 struct LoadModelOptions {
   // Compile from the archive's compile_config (see DeserializeOptions) and, when the

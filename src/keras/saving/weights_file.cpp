@@ -145,8 +145,8 @@ void map_keras213_layers(const H5File& file, std::vector<WeightGroup>& groups, s
   for (const auto& [stem, candidates] : in_file) {
     if (candidates.size() > used[stem]) {
       problems.push_back("the file has " + std::to_string(candidates.size()) + " '" + stem +
-                         "' layers with variables under '" + kKeras213Layers +
-                         "', the model has " + std::to_string(used[stem]));
+                         "' layers with variables under '" + kKeras213Layers + "', the model has " +
+                         std::to_string(used[stem]));
     }
   }
 }
@@ -209,9 +209,9 @@ LoadWeightsResult load_weights(Model& model, const std::string& path,
     map_keras213_layers(file, groups, layer_group_count, problems);
   }
   std::vector<StagedRead> reads = plan_reads(file, groups, problems);
-  find_extra_layers(
-      file, layers,
-      std::vector<WeightGroup>(groups.begin(), groups.begin() + layer_group_count), problems);
+  find_extra_layers(file, layers,
+                    std::vector<WeightGroup>(groups.begin(), groups.begin() + layer_group_count),
+                    problems);
   if (!problems.empty()) {
     std::string message = "load_weights: '" + path + "' does not fit model '" + model.name() +
                           "' (" + std::to_string(problems.size()) + " mismatch" +
