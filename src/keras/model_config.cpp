@@ -11,10 +11,12 @@
 #include "keras/input_layer.h"
 #include "nn/activations.h"
 #include "nn/layers/activation.h"
+#include "nn/layers/conv.h"
 #include "nn/layers/dense.h"
 #include "nn/layers/dropout.h"
 #include "nn/layers/flatten.h"
 #include "nn/layers/merge.h"
+#include "nn/layers/pooling.h"
 
 namespace trainyard::keras {
 namespace {
@@ -23,7 +25,8 @@ namespace {
 using Json = nlohmann::ordered_json;
 
 constexpr const char* kSupportedLayers =
-    "InputLayer, Dense, Flatten, Reshape, Dropout, Activation, Add, Concatenate";
+    "InputLayer, Dense, Conv2D, MaxPooling2D, AveragePooling2D, GlobalMaxPooling2D, "
+    "GlobalAveragePooling2D, Flatten, Reshape, Dropout, Activation, Add, Concatenate";
 // Deeper nesting than any Keras config needs; refused before parsing so hostile input
 // cannot exhaust the stack.
 constexpr int kMaxJsonDepth = 64;
@@ -545,6 +548,80 @@ nn::LayerPtr read_dense(ConfigObject& config, const std::string& name) {
   return std::make_shared<nn::Dense>(*units, std::move(options));
 }
 
+// A window size as Keras writes it: [height, width] (or one integer for both).
+std::optional<nn::Size2> read_size2(ConfigObject& config, const std::string& key) {
+  const Json* value = config.take(key);
+  if (!value) return std::nullopt;
+  auto positive = [&](const Json& item) {
+    if (!item.is_number_integer() || item.get<int64_t>() <= 0 || item.get<int64_t>() > 65536) {
+      config.fail(key, *value, "must hold positive integers up to 65536");
+    }
+    return item.get<int64_t>();
+  };
+  if (value->is_number()) return nn::Size2(positive(*value));
+  if (!value->is_array() || value->size() != 2) {
+    config.fail(key, *value, "must be a list of two integers");
+  }
+  return nn::Size2(positive((*value)[0]), positive((*value)[1]));
+}
+
+std::string read_padding(ConfigObject& config) {
+  std::string padding = config.string("padding").value_or("valid");
+  if (padding != "valid" && padding != "same") {
+    config.fail("padding", padding, "must be \"valid\" or \"same\"");
+  }
+  return padding;
+}
+
+nn::LayerPtr read_conv2d(ConfigObject& config, const std::string& name) {
+  std::optional<int64_t> filters = config.integer("filters");
+  if (!filters) throw ValueError(config.context() + ": option filters is required");
+  if (*filters <= 0) config.fail("filters", *filters, "must be a positive integer");
+  std::optional<nn::Size2> kernel_size = read_size2(config, "kernel_size");
+  if (!kernel_size) throw ValueError(config.context() + ": option kernel_size is required");
+  if (double(kernel_size->height) * double(kernel_size->width) * double(*filters) >
+      kMaxParameters) {
+    config.fail("filters", *filters, "is too large for its kernel size");
+  }
+  nn::ConvOptions options;
+  options.name = name;
+  options.strides = read_size2(config, "strides").value_or(1);
+  options.padding = read_padding(config);
+  config.require_default("data_format", "channels_last");
+  options.dilation_rate = read_size2(config, "dilation_rate").value_or(1);
+  config.require_default("groups", 1);
+  options.activation = read_activation(config, "activation", false);
+  options.use_bias = config.boolean("use_bias").value_or(true);
+  options.kernel_initializer = read_initializer(config, "kernel_initializer", "glorot_uniform");
+  options.bias_initializer = read_initializer(config, "bias_initializer", "zeros");
+  // regularizers, constraints: only null.
+  config.finish();
+  return std::make_shared<nn::Conv2D>(*filters, *kernel_size, std::move(options));
+}
+
+nn::LayerPtr read_pooling2d(ConfigObject& config, const std::string& name, backend::PoolKind kind) {
+  // Keras's MaxPooling2D defaults to 2x2; AveragePooling2D requires a size.
+  std::optional<nn::Size2> pool_size = read_size2(config, "pool_size");
+  if (!pool_size && kind == backend::PoolKind::kAverage) {
+    throw ValueError(config.context() + ": option pool_size is required");
+  }
+  nn::PoolingOptions options;
+  options.name = name;
+  options.strides = read_size2(config, "strides");
+  options.padding = read_padding(config);
+  config.require_default("data_format", "channels_last");
+  config.finish();
+  return std::make_shared<nn::Pooling2D>(kind, pool_size.value_or(2), std::move(options));
+}
+
+nn::LayerPtr read_global_pooling2d(ConfigObject& config, const std::string& name,
+                                   backend::PoolKind kind) {
+  config.require_default("data_format", "channels_last");
+  config.require_default("keepdims", false);
+  config.finish();
+  return std::make_shared<nn::GlobalPooling2D>(kind, name);
+}
+
 nn::LayerPtr read_dropout(ConfigObject& config, const std::string& name,
                           std::optional<uint64_t>& seed) {
   std::optional<double> rate = config.number("rate");
@@ -647,6 +724,17 @@ LayerEntry read_layer_entry(const Json& entry, size_t index, bool functional) {
   }
   if (*class_name == "Dense") {
     result.layer = read_dense(config, name);
+  } else if (*class_name == "Conv2D") {
+    result.layer = read_conv2d(config, name);
+  } else if (*class_name == "MaxPooling2D" || *class_name == "AveragePooling2D") {
+    result.layer = read_pooling2d(
+        config, name,
+        *class_name == "MaxPooling2D" ? backend::PoolKind::kMax : backend::PoolKind::kAverage);
+  } else if (*class_name == "GlobalMaxPooling2D" || *class_name == "GlobalAveragePooling2D") {
+    result.layer =
+        read_global_pooling2d(config, name,
+                              *class_name == "GlobalMaxPooling2D" ? backend::PoolKind::kMax
+                                                                  : backend::PoolKind::kAverage);
   } else if (*class_name == "Dropout") {
     result.layer = read_dropout(config, name, result.dropout_seed);
   } else if (*class_name == "Flatten") {
@@ -701,6 +789,10 @@ std::vector<nn::LayerPtr> read_layers(const Json& layers, std::optional<ModelInp
   return result;
 }
 
+Json size2_json(const nn::Size2& size) {
+  return Json::array({size.height, size.width});
+}
+
 Json layer_json(const nn::Layer& layer) {
   Json config{{"name", layer.name()}, {"trainable", layer.trainable()}};
   config["dtype"] = dtype_policy(layer.dtype());
@@ -717,6 +809,37 @@ Json layer_json(const nn::Layer& layer) {
       config[key] = nullptr;
     }
     has_build_config = true;
+  } else if (auto* conv = dynamic_cast<const nn::Conv2D*>(&layer)) {
+    const nn::ConvOptions& options = conv->options();
+    if (options.kernel_regularizer || options.bias_regularizer) {
+      throw ValueError("to_json: layer '" + layer.name() +
+                       "' (Conv2D) has a regularizer, which trainyard cannot write yet");
+    }
+    config["filters"] = conv->filters();
+    config["kernel_size"] = size2_json(conv->kernel_size());
+    config["strides"] = size2_json(options.strides);
+    config["padding"] = options.padding;
+    config["data_format"] = "channels_last";
+    config["dilation_rate"] = size2_json(options.dilation_rate);
+    config["groups"] = 1;
+    config["activation"] = activation_json(options.activation);
+    config["use_bias"] = options.use_bias;
+    config["kernel_initializer"] = initializer_json(options.kernel_initializer);
+    config["bias_initializer"] = initializer_json(options.bias_initializer);
+    for (const char* key : {"kernel_regularizer", "bias_regularizer", "activity_regularizer",
+                            "kernel_constraint", "bias_constraint"}) {
+      config[key] = nullptr;
+    }
+    has_build_config = true;
+  } else if (auto* pooling = dynamic_cast<const nn::Pooling2D*>(&layer)) {
+    const nn::PoolingOptions& options = pooling->options();
+    config["pool_size"] = size2_json(pooling->pool_size());
+    config["padding"] = options.padding;
+    config["strides"] = size2_json(options.strides.value_or(pooling->pool_size()));
+    config["data_format"] = "channels_last";
+  } else if (dynamic_cast<const nn::GlobalPooling2D*>(&layer)) {
+    config["data_format"] = "channels_last";
+    config["keepdims"] = false;
   } else if (auto* dropout = dynamic_cast<const nn::Dropout*>(&layer)) {
     std::optional<LayerNote> note = layer_notes().find(&layer);
     config["rate"] = dropout->rate();
@@ -766,6 +889,11 @@ void check_model_size(const Sequential& model, const Shape& input_shape) {
     Shape output = layer->compute_output_shape(shape);
     if (auto* dense = dynamic_cast<const nn::Dense*>(layer.get())) {
       parameters += (double(shape[-1]) + 1.0) * double(dense->units());
+    }
+    if (auto* conv = dynamic_cast<const nn::Conv2D*>(layer.get())) {
+      const nn::Size2& kernel = conv->kernel_size();
+      parameters += (double(kernel.height) * double(kernel.width) * double(shape[-1]) + 1.0) *
+                    double(conv->filters());
     }
     if (double(output.drop_front(1).num_elements()) > kMaxSampleElements) {
       throw ValueError("model config: layer '" + layer->name() + "' would output " +

@@ -1,6 +1,7 @@
 // Keras model config JSON (model.to_json() / keras.models.model_from_json) for the layers
-// trainyard has: InputLayer, Dense, Flatten, Reshape, Dropout and Activation in a Sequential
-// model, and those plus Add and Concatenate in a Functional one. Reads the Keras 3 form
+// trainyard has: InputLayer, Dense, Conv2D, Max/AveragePooling2D, GlobalMax/Average-
+// Pooling2D, Flatten, Reshape, Dropout and Activation in a Sequential model, and those plus
+// Add and Concatenate in a Functional one. Reads the Keras 3 form
 // ({"module": "keras", "class_name": "Sequential", ...}) and, for Sequential, the tf.keras 2
 // form (no module, `batch_input_shape`, dtype strings, top-level "keras_version"/"backend");
 // writes the Keras 3 form with Keras's key names and order, so Keras 3 reads it back

@@ -177,6 +177,24 @@ TEST_F(ModelFileTest, FunctionalModelsRoundTrip) {
   expect_same_weights(*restored, trained);
 }
 
+TEST_F(ModelFileTest, ConvolutionalModelsRoundTrip) {
+  Sequential trained(
+      {layers::Conv2D(4, 3, {.padding = "same", .activation = "relu"}), layers::MaxPooling2D(2),
+       layers::Conv2D(6, {2, 3}, {.strides = {1, 2}}), layers::AveragePooling2D(2, {.strides = 1}),
+       layers::GlobalAveragePooling2D(), layers::Dense(3)},
+      "cnn");
+  trained.compile({.optimizer = "rmsprop", .loss = "mse"});
+  Tensor x = random_tensor({4, 10, 10, 2}, 8), y = random_tensor({4, 3}, 9);
+  trained.train_on_batch(x, y);
+  trained.save(path("cnn.keras"));
+  std::unique_ptr<Model> restored = load_model(path("cnn.keras"));
+  EXPECT_EQ(serialize_model(*restored), serialize_model(trained));
+  EXPECT_TRUE(same_bytes(restored->predict(x), trained.predict(x)));
+  trained.train_on_batch(x, y);
+  restored->train_on_batch(x, y);
+  expect_same_weights(*restored, trained);
+}
+
 TEST_F(ModelFileTest, UncompiledModelsLoadUncompiled) {
   Sequential model = mlp();
   model.save(path("plain.keras"));
@@ -275,7 +293,7 @@ H5File archive_weights(const fs::path& archive, const std::string& destination) 
 }
 
 // A float64 forward pass of Dense layers (kernels [in, out], biases [out]) over one row;
-// every layer but the last applies relu, the last `last` ("sigmoid" or "softmax").
+// every layer but the last applies relu, the last `last` ("sigmoid", "softmax" or "none").
 std::vector<double> dense_forward(std::vector<double> row, const std::vector<Tensor>& kernels,
                                   const std::vector<Tensor>& biases, const std::string& last) {
   for (size_t l = 0; l < kernels.size(); ++l) {
@@ -292,7 +310,7 @@ std::vector<double> dense_forward(std::vector<double> row, const std::vector<Ten
   }
   if (last == "sigmoid") {
     for (double& value : row) value = 1.0 / (1.0 + std::exp(-value));
-  } else {
+  } else if (last == "softmax") {
     double peak = *std::max_element(row.begin(), row.end()), total = 0;
     for (double& value : row) total += (value = std::exp(value - peak));
     for (double& value : row) value /= total;
@@ -359,6 +377,95 @@ TEST_F(ModelFileTest, LoadsTfKeras213SequentialMlp) {
       *model, weights,
       {"_layer_checkpoint_dependencies/dense", "_layer_checkpoint_dependencies/dense_2"},
       "softmax");
+}
+
+// Float64 "same" 3x3 convolution with relu over an [size, size, channels] image (HWIO kernel).
+std::vector<double> conv3x3_same_relu(const std::vector<double>& input, int64_t size,
+                                      int64_t channels, const Tensor& kernel, const Tensor& bias) {
+  int64_t filters = kernel.shape()[3];
+  std::vector<double> output(static_cast<size_t>(size * size * filters));
+  for (int64_t r = 0; r < size; ++r) {
+    for (int64_t c = 0; c < size; ++c) {
+      for (int64_t f = 0; f < filters; ++f) {
+        double sum = bias.data<float>()[f];
+        for (int64_t kr = 0; kr < 3; ++kr) {
+          for (int64_t kc = 0; kc < 3; ++kc) {
+            int64_t ir = r + kr - 1, ic = c + kc - 1;
+            if (ir < 0 || ic < 0 || ir >= size || ic >= size) continue;
+            for (int64_t ch = 0; ch < channels; ++ch) {
+              sum += input[static_cast<size_t>((ir * size + ic) * channels + ch)] *
+                     kernel.data<float>()[((kr * 3 + kc) * channels + ch) * filters + f];
+            }
+          }
+        }
+        output[static_cast<size_t>((r * size + c) * filters + f)] = std::max(sum, 0.0);
+      }
+    }
+  }
+  return output;
+}
+
+// Float64 2x2 max pooling, stride 2, "valid".
+std::vector<double> max_pool2(const std::vector<double>& input, int64_t size, int64_t channels) {
+  int64_t half = size / 2;
+  std::vector<double> output(static_cast<size_t>(half * half * channels));
+  for (int64_t r = 0; r < half; ++r) {
+    for (int64_t c = 0; c < half; ++c) {
+      for (int64_t ch = 0; ch < channels; ++ch) {
+        double best = -INFINITY;
+        for (int64_t dr = 0; dr < 2; ++dr) {
+          for (int64_t dc = 0; dc < 2; ++dc) {
+            best = std::max(
+                best,
+                input[static_cast<size_t>(((2 * r + dr) * size + 2 * c + dc) * channels + ch)]);
+          }
+        }
+        output[static_cast<size_t>((r * half + c) * channels + ch)] = best;
+      }
+    }
+  }
+  return output;
+}
+
+TEST_F(ModelFileTest, LoadsKeras3FunctionalCnn) {
+  fs::path file = fixture("keras3_functional_cnn.keras");
+  if (file.empty()) GTEST_SKIP() << "shared/fixtures/keras/keras3_functional_cnn.keras absent";
+  std::unique_ptr<Model> model = load_model(file.string());
+  ASSERT_NE(dynamic_cast<Functional*>(model.get()), nullptr);
+  EXPECT_EQ(model->count_params(), 105218);  // SOURCES.md
+  EXPECT_FALSE(model->compiled());           // saved uncompiled
+  H5File weights = archive_weights(file, path("cnn.weights.h5"));
+  std::vector<Tensor> loaded = model->get_weights();
+  const std::vector<std::string> groups{"conv2d", "conv2d_1", "conv2d_2", "dense"};
+  ASSERT_EQ(loaded.size(), 2 * groups.size());
+  std::vector<Tensor> kernels, biases;
+  for (size_t l = 0; l < groups.size(); ++l) {
+    kernels.push_back(read(weights, "layers/" + groups[l] + "/vars/0"));
+    biases.push_back(read(weights, "layers/" + groups[l] + "/vars/1"));
+    EXPECT_TRUE(same_bytes(loaded[2 * l], kernels[l])) << groups[l];
+    EXPECT_TRUE(same_bytes(loaded[2 * l + 1], biases[l])) << groups[l];
+  }
+
+  Tensor x = random_tensor({2, 28, 28, 1}, 23);
+  float* pixels = x.data<float>();
+  for (int64_t i = 0; i < x.num_elements(); ++i) pixels[i] = (pixels[i] + 1) / 2;  // [0, 1]
+  Tensor predicted = model->predict(x);
+  ASSERT_EQ(predicted.shape(), Shape({2, 2}));
+  for (int64_t sample = 0; sample < 2; ++sample) {
+    std::vector<double> image(pixels + sample * 784, pixels + (sample + 1) * 784);
+    std::vector<double> h = conv3x3_same_relu(image, 28, 1, kernels[0], biases[0]);
+    h = max_pool2(h, 28, 32);
+    h = conv3x3_same_relu(h, 14, 32, kernels[1], biases[1]);
+    h = max_pool2(h, 14, 64);
+    h = conv3x3_same_relu(h, 7, 64, kernels[2], biases[2]);
+    std::vector<double> bottleneck = dense_forward(h, {kernels[3]}, {biases[3]}, "none");
+    for (int64_t unit = 0; unit < 2; ++unit) {
+      double expected = std::max(bottleneck[static_cast<size_t>(unit)], 0.0);
+      EXPECT_NEAR(predicted.data<float>()[sample * 2 + unit], expected,
+                  1e-5 * std::max(1.0, std::abs(expected)))
+          << "sample " << sample << " unit " << unit;
+    }
+  }
 }
 
 TEST_F(ModelFileTest, ResavedKerasArchiveLoadsAgainBitForBit) {
