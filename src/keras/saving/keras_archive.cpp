@@ -62,13 +62,18 @@ void check_stated_size(const std::string& path, const ZipEntryInfo& entry, uint6
 
 void write_keras_archive(const std::string& path, const std::string& metadata_json,
                          const std::string& config_json, const std::string& weights_file) {
-  write_file_atomically(path, [&](const std::string& temporary) {
-    ZipWriter zip(temporary);
-    zip.add(kMetadataEntry, metadata_json);
-    zip.add(kConfigEntry, config_json);
-    zip.add_file(kWeightsEntry, weights_file);
-    zip.close();
-  });
+  try {
+    write_file_atomically(path, [&](const std::string& temporary) {
+      ZipWriter zip(temporary);
+      zip.add(kMetadataEntry, metadata_json);
+      zip.add(kConfigEntry, config_json);
+      zip.add_file(kWeightsEntry, weights_file);
+      zip.close();
+    });
+  } catch (const IOError& error) {
+    // The writer names the temporary beside `path`; say which file the user asked for.
+    throw IOError("cannot write '" + path + "': " + error.what());
+  }
 }
 
 KerasArchiveText read_keras_archive_text(const std::string& path) {
