@@ -172,17 +172,17 @@ CallbackPtr script(std::string name, std::vector<double> values) {
 
 // ---- ModelCheckpoint ----------------------------------------------------------------------
 
-TEST_F(CheckpointTest, ModelCheckpointRefusesFullModelFiles) {
+TEST_F(CheckpointTest, ModelCheckpointChecksTheFilepathsKind) {
   try {
     ModelCheckpoint checkpoint(path("model.keras"));
     FAIL();
   } catch (const ValueError& error) {
     std::string message = error.what();
     EXPECT_NE(message.find(".weights.h5"), std::string::npos) << message;
-    EXPECT_NE(message.find("full-model .keras saving is not supported yet"), std::string::npos)
-        << message;
+    EXPECT_NE(message.find("save_weights_only = false"), std::string::npos) << message;
   }
   EXPECT_THROW(ModelCheckpoint(path("m.weights.h5"), {.save_weights_only = false}), ValueError);
+  EXPECT_NO_THROW(ModelCheckpoint(path("m.keras"), {.save_weights_only = false}));
   EXPECT_THROW(ModelCheckpoint(path("m.weights.h5"), {.save_freq = 0}), ValueError);
   EXPECT_THROW(ModelCheckpoint(path("m.weights.h5"), {.save_freq = "batch"}), ValueError);
   EXPECT_THROW(ModelCheckpoint(path("m.weights.h5"), {.save_best_only = true, .mode = "best"}),
@@ -215,6 +215,18 @@ TEST_F(CheckpointTest, ModelCheckpointNamesEachEpochsFileFromTheLogs) {
                          "finished saving model to " + path(name) + "\n";
   }
   EXPECT_EQ(out.str(), expected_messages);
+}
+
+TEST_F(CheckpointTest, ModelCheckpointSavesWholeModelsToKerasFiles) {
+  Tensor x = random_tensor({40, 6}, 1), y = random_tensor({40, 3}, 2);
+  Sequential model = small_model();
+  auto checkpoint = std::make_shared<ModelCheckpoint>(
+      path("model-{epoch}.keras"), ModelCheckpointOptions{.save_weights_only = false});
+  model.fit(x, y, {.batch_size = 8, .epochs = 2, .verbose = 0, .callbacks = {checkpoint}});
+  ASSERT_TRUE(fs::exists(path("model-1.keras")));
+  std::unique_ptr<Model> last = load_model(path("model-2.keras"));
+  EXPECT_TRUE(same_weights(last->get_weights(), model.get_weights()));
+  EXPECT_EQ(last->optimizer().iterations(), model.optimizer().iterations());
 }
 
 TEST_F(CheckpointTest, ModelCheckpointSaveBestOnlyKeepsTheBestEpoch) {

@@ -30,16 +30,17 @@ ModelCheckpoint::ModelCheckpoint(std::string filepath, ModelCheckpointOptions op
     : filepath_(std::move(filepath)),
       options_(std::move(options)),
       best_(options_.initial_value_threshold) {
-  if (!options_.save_weights_only) {
-    throw ValueError(
-        "ModelCheckpoint: full-model saving (.keras) is not supported yet; pass "
-        "save_weights_only = true with a filepath ending in `.weights.h5`, got filepath=" +
-        filepath_);
-  }
-  if (!ends_with(filepath_, ".weights.h5")) {
+  if (options_.save_weights_only && !ends_with(filepath_, ".weights.h5")) {
     throw ValueError(
         "ModelCheckpoint: with save_weights_only, the filepath must end in `.weights.h5` "
-        "(Keras weights format); full-model .keras saving is not supported yet. Received: "
+        "(Keras weights format); for the whole model in a `.keras` file pass "
+        "save_weights_only = false. Received: filepath=" +
+        filepath_);
+  }
+  if (!options_.save_weights_only && !ends_with(filepath_, ".keras")) {
+    throw ValueError(
+        "ModelCheckpoint: the filepath must end in `.keras` (Keras model format) when saving "
+        "the whole model, or in `.weights.h5` with save_weights_only = true. Received: "
         "filepath=" +
         filepath_);
   }
@@ -110,7 +111,11 @@ void ModelCheckpoint::save(int epoch, std::optional<int64_t> batch,
         "existing directory: " +
         path);
   }
-  save_weights(model(), path);
+  if (options_.save_weights_only) {
+    save_weights(model(), path);
+  } else {
+    model().save(path);
+  }
   if (options_.verbose > 0) out() << prefix << "finished saving model to " << path << "\n";
 }
 

@@ -2,7 +2,8 @@
 // every N batches, optionally only when a monitored value improves (Keras's callback,
 // keras-semantics.md 6.1). The filepath is a Python format template over the epoch (1-based),
 // the batch (1-based, when saving per batch) and the logs: "ckpt-{epoch:02d}-{val_loss:.2f}
-// .weights.h5". trainyard writes weights files only (.weights.h5, with the optimizer state).
+// .weights.h5". Weights files (.weights.h5) and whole-model archives (.keras) both carry the
+// optimizer state.
 #pragma once
 
 #include <optional>
@@ -21,7 +22,8 @@ struct ModelCheckpointOptions {
   int verbose = 0;
   // Save only when `monitor` improves on the best value so far.
   bool save_best_only = false;
-  // Must stay true: full-model .keras files are not supported yet.
+  // true: save_weights to a `.weights.h5` filepath; false: model.save to a `.keras` one.
+  // Keras defaults to false; trainyard keeps true, the default it has always had.
   bool save_weights_only = true;
   // "auto", "min" or "max" (see Monitor).
   std::string mode = "auto";
@@ -34,9 +36,9 @@ struct ModelCheckpointOptions {
 
 class ModelCheckpoint final : public Callback {
  public:
-  // Throws ValueError when `filepath` does not end in ".weights.h5", when save_weights_only
-  // is false (full-model saving is not supported yet), or for an unknown mode or a monitor
-  // whose direction "auto" cannot tell.
+  // Throws ValueError when `filepath` does not end in ".weights.h5" (save_weights_only) or
+  // ".keras" (otherwise), or for an unknown mode or a monitor whose direction "auto" cannot
+  // tell.
   explicit ModelCheckpoint(std::string filepath, ModelCheckpointOptions options = {});
 
   void on_epoch_begin(int epoch) override { current_epoch_ = epoch; }
