@@ -479,5 +479,75 @@ TEST_F(ModelFileTest, ResavedKerasArchiveLoadsAgainBitForBit) {
   EXPECT_TRUE(same_bytes(again->predict(x), model->predict(x)));
 }
 
+// ---- legacy .h5 model files ----------------------------------------------------------------
+
+TEST_F(ModelFileTest, LoadsKeras3LegacyH5LikeItsKerasArchive) {
+  fs::path h5 = fixture("keras3_legacy_sequential_mlp.h5");
+  fs::path archive = fixture("keras3_sequential_mlp.keras");
+  if (h5.empty() || archive.empty()) GTEST_SKIP() << "shared/fixtures/keras absent";
+  std::unique_ptr<Model> legacy = load_model(h5.string());
+  EXPECT_EQ(legacy->count_params(), 289);  // SOURCES.md
+  // Its training_config names Adam and the loss.
+  ASSERT_TRUE(legacy->compiled());
+  EXPECT_EQ(legacy->optimizer().name(), "adam_1");
+  // SOURCES.md: the same trained model as the .keras archive, bit for bit.
+  std::unique_ptr<Model> keras = load_model(archive.string());
+  expect_same_weights(*legacy, *keras);
+  Tensor x = random_tensor({6, 8}, 24);
+  EXPECT_TRUE(same_bytes(legacy->predict(x), keras->predict(x)));
+}
+
+TEST_F(ModelFileTest, LoadsTfKeras2SequentialH5) {
+  fs::path file = fixture("tfkeras2_sequential_dense.h5");
+  if (file.empty()) GTEST_SKIP() << "shared/fixtures/keras/tfkeras2_sequential_dense.h5 absent";
+  std::unique_ptr<Model> model = load_model(file.string());
+  EXPECT_EQ(model->count_params(), 46);  // SOURCES.md
+  EXPECT_FALSE(model->compiled());       // its training_config has no loss
+  H5File weights = H5File::open_read_only(file.string());
+  std::vector<Tensor> expected{read(weights, "model_weights/fc1/fc1/kernel:0"),
+                               read(weights, "model_weights/fc1/fc1/bias:0"),
+                               read(weights, "model_weights/fc2/fc2/kernel:0"),
+                               read(weights, "model_weights/fc2/fc2/bias:0")};
+  std::vector<Tensor> loaded = model->get_weights();
+  ASSERT_EQ(loaded.size(), expected.size());
+  for (size_t i = 0; i < expected.size(); ++i) EXPECT_TRUE(same_bytes(loaded[i], expected[i])) << i;
+  // Both layers are linear: y = (x K1 + b1) K2 + b2, in float64.
+  Tensor x = random_tensor({3, 8}, 25);
+  Tensor predicted = model->predict(x);
+  for (int64_t row = 0; row < 3; ++row) {
+    std::vector<double> h(4);
+    for (int64_t u = 0; u < 4; ++u) {
+      h[size_t(u)] = expected[1].data<float>()[u];
+      for (int64_t i = 0; i < 8; ++i) {
+        h[size_t(u)] += double(x.data<float>()[row * 8 + i]) * expected[0].data<float>()[i * 4 + u];
+      }
+    }
+    for (int64_t o = 0; o < 2; ++o) {
+      double y = expected[3].data<float>()[o];
+      for (int64_t u = 0; u < 4; ++u) y += h[size_t(u)] * expected[2].data<float>()[u * 2 + o];
+      EXPECT_NEAR(predicted.data<float>()[row * 2 + o], y, 1e-6) << "row " << row;
+    }
+  }
+}
+
+TEST_F(ModelFileTest, LegacyH5WithAMissingLayerNamesIt) {
+  fs::path file = fixture("tfkeras2_functional_cnn_bn.h5");
+  if (file.empty()) GTEST_SKIP() << "shared/fixtures/keras/tfkeras2_functional_cnn_bn.h5 absent";
+  std::string message = error_of<ValueError>([&] { load_model(file.string()); });
+  EXPECT_NE(message.find(file.string()), std::string::npos) << message;
+  EXPECT_NE(message.find("BatchNormalization"), std::string::npos) << message;
+}
+
+TEST_F(ModelFileTest, AWeightsFileIsNotALegacyModelFile) {
+  fs::path file = fixture("tfkeras2_sequential_dense.h5");
+  if (file.empty()) GTEST_SKIP() << "shared/fixtures/keras/tfkeras2_sequential_dense.h5 absent";
+  // A weights file is not a model file.
+  Sequential model = mlp();
+  save_weights(model, path("w.weights.h5"));
+  fs::copy_file(path("w.weights.h5"), path("weights_only.h5"));
+  std::string message = error_of<DataError>([&] { load_model(path("weights_only.h5")); });
+  EXPECT_NE(message.find("not a legacy Keras model file"), std::string::npos) << message;
+}
+
 }  // namespace
 }  // namespace trainyard::keras

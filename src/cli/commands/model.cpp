@@ -1,6 +1,7 @@
 // `trainyard model summary FILE` and `trainyard model convert SOURCE DEST [--config CONFIG]`:
 // Keras model files on the command line. A file's kind comes from its name, as Keras decides:
-// ".keras" (whole-model archive), ".weights.h5" (weights alone), ".json" (model config).
+// ".keras" (whole-model archive), ".weights.h5" (weights alone), ".json" (model config),
+// ".h5" (legacy HDF5 model file, read only).
 // Every output is written atomically, so a failed conversion leaves no partial file.
 #include "keras/model.h"
 
@@ -17,7 +18,7 @@
 namespace trainyard::cli {
 namespace {
 
-enum class FileKind { kKeras, kWeights, kConfig };
+enum class FileKind { kKeras, kWeights, kConfig, kLegacy };
 
 bool ends_with(const std::string& text, const std::string& suffix) {
   return text.size() >= suffix.size() &&
@@ -25,19 +26,15 @@ bool ends_with(const std::string& text, const std::string& suffix) {
 }
 
 // The kind of model file `path` names. Throws ValueError naming the file for any other
-// name, and for legacy HDF5 (".h5" without ".weights"), which trainyard cannot read yet.
+// name.
 FileKind kind_of(const std::string& path, const char* role) {
   if (ends_with(path, ".keras")) return FileKind::kKeras;
   if (ends_with(path, ".weights.h5")) return FileKind::kWeights;
   if (ends_with(path, ".json")) return FileKind::kConfig;
-  if (ends_with(path, ".h5") || ends_with(path, ".hdf5")) {
-    throw ValueError(std::string(role) + " '" + path +
-                     "': legacy HDF5 model files (.h5) are not supported yet; use .keras, "
-                     ".weights.h5 or a config .json");
-  }
+  if (ends_with(path, ".h5")) return FileKind::kLegacy;
   throw ValueError(std::string(role) + " '" + path +
                    "': unknown kind of model file; expected a name ending in .keras, "
-                   ".weights.h5 or .json");
+                   ".weights.h5, .json or (to read) .h5");
 }
 
 std::unique_ptr<keras::Model> read_config(const std::string& path) {
@@ -58,6 +55,8 @@ std::unique_ptr<keras::Model> model_for_summary(const std::string& path) {
       return keras::load_model(path);
     case FileKind::kConfig:
       return read_config(path);
+    case FileKind::kLegacy:  // the architecture and weights; compiling is not needed here
+      return keras::load_model(path, {.compile = false});
     case FileKind::kWeights:
       break;
   }
@@ -76,10 +75,10 @@ std::unique_ptr<keras::Model> model_for_convert(const std::string& source,
                      "--config '" +
                      source + "'");
   }
-  if (kind == FileKind::kKeras) {
+  if (kind == FileKind::kKeras || kind == FileKind::kLegacy) {
     if (!config.empty()) {
       throw ValueError("--config '" + config + "': source '" + source +
-                       "' is a .keras archive, which carries its own config");
+                       "' is a model file, which carries its own config");
     }
     return keras::load_model(source);
   }
@@ -93,7 +92,7 @@ std::unique_ptr<keras::Model> model_for_convert(const std::string& source,
     throw ValueError("--config '" + config + "' is a weights file, not a model config");
   }
   std::unique_ptr<keras::Model> model =
-      config_kind == FileKind::kKeras ? keras::load_model(config) : read_config(config);
+      config_kind == FileKind::kConfig ? read_config(config) : keras::load_model(config);
   if (!model->built()) {
     throw ValueError("--config '" + config +
                      "' gives no input shape, so the weights cannot be placed");
@@ -102,8 +101,19 @@ std::unique_ptr<keras::Model> model_for_convert(const std::string& source,
   return model;
 }
 
+// The kind of `destination`. Throws ValueError naming it when trainyard cannot write it.
+FileKind writable_kind(const std::string& destination) {
+  FileKind kind = kind_of(destination, "destination");
+  if (kind == FileKind::kLegacy) {
+    throw ValueError("destination '" + destination +
+                     "': trainyard reads legacy .h5 model files but does not write them; "
+                     "write a .keras archive");
+  }
+  return kind;
+}
+
 void write_model(const keras::Model& model, const std::string& destination) {
-  switch (kind_of(destination, "destination")) {
+  switch (writable_kind(destination)) {
     case FileKind::kKeras:
       keras::save_model(model, destination);
       return;
@@ -112,6 +122,8 @@ void write_model(const keras::Model& model, const std::string& destination) {
       return;
     case FileKind::kConfig:
       keras::saving::write_text_file_atomically(destination, keras::serialize_model(model));
+      return;
+    case FileKind::kLegacy:  // refused by writable_kind
       return;
   }
 }
@@ -142,7 +154,7 @@ void add_model_commands(CLI::App& app) {
                       "archive");
   convert->callback([source, destination, config] {
     // Check the names, then read everything; the writers replace DEST only once it is whole.
-    kind_of(*destination, "destination");
+    writable_kind(*destination);
     std::unique_ptr<keras::Model> loaded = model_for_convert(*source, *config);
     write_model(*loaded, *destination);
     std::cout << "wrote " << *destination << '\n';

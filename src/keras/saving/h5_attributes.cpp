@@ -1,5 +1,7 @@
 // H5File's attributes: the "name" strings Keras puts on each "vars" group and the integer
 // records trainyard adds at the root.
+#include <cstring>
+
 #include "core/error.h"
 #include "keras/saving/h5_errors.h"
 #include "keras/saving/h5_file.h"
@@ -71,6 +73,53 @@ std::optional<std::string> H5File::string_attribute(const std::string& object_pa
   std::string value = text ? text : "";
   H5free_memory(text);
   return value;
+}
+
+std::optional<std::vector<std::string>> H5File::string_list_attribute(
+    const std::string& object_path, const std::string& name) const {
+  QuietErrors quiet;
+  htri_t exists = H5Aexists_by_name(file_.get(), object_path.c_str(), name.c_str(), H5P_DEFAULT);
+  if (exists < 0) {
+    throw DataError("cannot look up attribute '" + name + "' of " + where(object_path) + " (" +
+                    hdf5_reason() + ")");
+  }
+  if (exists == 0) return std::nullopt;
+  H5Handle attribute(
+      H5Aopen_by_name(file_.get(), object_path.c_str(), name.c_str(), H5P_DEFAULT, H5P_DEFAULT),
+      H5Aclose);
+  H5Handle type(attribute.valid() ? H5Aget_type(attribute.get()) : -1, H5Tclose);
+  H5Handle space(attribute.valid() ? H5Aget_space(attribute.get()) : -1, H5Sclose);
+  if (!type.valid() || !space.valid() || H5Sget_simple_extent_ndims(space.get()) > 1) {
+    throw DataError("attribute '" + name + "' of " + where(object_path) +
+                    " is not a list of strings");
+  }
+  hssize_t count = H5Sget_simple_extent_npoints(space.get());
+  if (count == 0) return std::vector<std::string>{};
+  std::string problem = "attribute '" + name + "' of " + where(object_path);
+  if (count < 0 || count > (1 << 20) || H5Tget_class(type.get()) != H5T_STRING) {
+    throw DataError(problem + " is not a list of strings");
+  }
+  std::vector<std::string> values;
+  if (H5Tis_variable_str(type.get()) > 0) {
+    std::vector<char*> texts(static_cast<size_t>(count), nullptr);
+    if (H5Aread(attribute.get(), type.get(), texts.data()) < 0) {
+      throw DataError("cannot read " + problem + " (" + hdf5_reason() + ")");
+    }
+    for (char* text : texts) values.emplace_back(text ? text : "");
+    H5Dvlen_reclaim(type.get(), space.get(), H5P_DEFAULT, texts.data());
+    return values;
+  }
+  size_t width = H5Tget_size(type.get());
+  if (width == 0 || width > (1 << 16)) throw DataError(problem + " has strings of odd width");
+  std::vector<char> buffer(width * static_cast<size_t>(count));
+  if (H5Aread(attribute.get(), type.get(), buffer.data()) < 0) {
+    throw DataError("cannot read " + problem + " (" + hdf5_reason() + ")");
+  }
+  for (hssize_t i = 0; i < count; ++i) {
+    const char* start = buffer.data() + static_cast<size_t>(i) * width;
+    values.emplace_back(start, strnlen(start, width));  // NUL-padded or NUL-terminated
+  }
+  return values;
 }
 
 std::optional<int64_t> H5File::int_attribute(const std::string& object_path,

@@ -67,6 +67,11 @@ class H5File {
   // but is not a single variable-length string.
   std::optional<std::string> string_attribute(const std::string& object_path,
                                               const std::string& name) const;
+  // The one-dimensional string-array attribute `name` (variable- or fixed-length strings, as
+  // h5py writes a list of str or of bytes), or nullopt when absent. An empty array of any
+  // type (h5py's spelling of an empty list) gives an empty list. Throws DataError otherwise.
+  std::optional<std::vector<std::string>> string_list_attribute(const std::string& object_path,
+                                                                const std::string& name) const;
   // A scalar int64 attribute.
   void set_int_attribute(const std::string& object_path, const std::string& name, int64_t value);
   // The scalar integer attribute `name`, or nullopt when absent. Throws DataError when it

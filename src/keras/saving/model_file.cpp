@@ -8,6 +8,7 @@
 #include "keras/model_config.h"
 #include "keras/saving/h5_file.h"
 #include "keras/saving/keras_archive.h"
+#include "keras/saving/legacy_h5.h"
 #include "keras/saving/private_directory.h"
 #include "keras/saving/weights_file.h"
 #include "keras/sequential.h"
@@ -163,10 +164,14 @@ void Model::save(const std::string& path) const {
 }
 
 std::unique_ptr<Model> load_model(const std::string& path, const LoadModelOptions& options) {
+  if (ends_with(path, ".h5") && !ends_with(path, ".weights.h5")) {
+    return saving::load_legacy_h5_model(path, options.compile);
+  }
   if (!ends_with(path, ".keras")) {
     throw ValueError("load_model: '" + path +
-                     "' does not end in `.keras`; trainyard reads Keras 3 model archives "
-                     "(weights alone: load_weights with a `.weights.h5` file)");
+                     "' does not end in `.keras` or `.h5`; trainyard reads Keras model "
+                     "archives and legacy .h5 model files (weights alone: load_weights with "
+                     "a `.weights.h5` file)");
   }
   saving::KerasArchiveText text = saving::read_keras_archive_text(path);
   Deserialized loaded;

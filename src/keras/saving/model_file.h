@@ -54,7 +54,9 @@ struct LoadModelOptions {
   bool compile = true;
 };
 
-// The model in the Keras archive at `path`, with its weights and optimizer state. Layers
+// The model in the Keras archive at `path`, with its weights and optimizer state; a path
+// ending in ".h5" (not ".weights.h5") is read as a legacy model file instead (legacy_h5.h,
+// without the optimizer state). Layers
 // are matched as Keras 3 writes them, and as tf.keras 2.13 wrote them
 // ("_layer_checkpoint_dependencies"). The optimizer state is skipped, with a warning on
 // stderr as Keras gives, when the compile_config does not name the optimizer it belongs
