@@ -337,9 +337,9 @@ TEST(BuiltinTrainerTest, UnsupportedLayer) {
   Job job;
   job.write_arrays("training", argmax_problem(50, 1));
   job.set_model(R"({"class_name": "Sequential", "config": {"name": "s", "layers": [
-      {"class_name": "Conv2D", "config": {"name": "conv", "filters": 2, "kernel_size": [3, 3]}}]}})");
+      {"class_name": "LSTM", "config": {"name": "rnn", "units": 4}}]}})");
   job.set_hyperparameters(kLogitsLoss);
-  expect_failure(job, "ClientError", "layer 'conv' (Conv2D): layer class Conv2D is not supported");
+  expect_failure(job, "ClientError", "layer 'rnn' (LSTM): layer class LSTM is not supported");
 }
 
 TEST(BuiltinTrainerTest, LabelAndFeatureCountsDiffer) {
