@@ -112,6 +112,24 @@ void softmax_backward_rows(const T* y, const T* y_grad, T* x_grad, bool accumula
   }
 }
 
+// x_grad (+)= (x > 0) * y_grad over `count` elements. Both operands are read unconditionally
+// and the pointers are locals, so the loop compiles to vector compares and masked moves
+// instead of a branch per element that mispredicts on half of a ReLU's inputs.
+template <typename T>
+void relu_backward(const T* x, const T* y_grad, T* x_grad, int64_t count, bool accumulate) {
+  if (accumulate) {
+    for (int64_t i = 0; i < count; ++i) {
+      T grad = y_grad[i];
+      x_grad[i] += x[i] > T(0) ? grad : T(0);
+    }
+    return;
+  }
+  for (int64_t i = 0; i < count; ++i) {
+    T grad = y_grad[i];
+    x_grad[i] = x[i] > T(0) ? grad : T(0);
+  }
+}
+
 }  // namespace
 
 void CpuBackend::bias_add(const Tensor& x, const Tensor& bias, const Tensor& out) {
@@ -204,10 +222,7 @@ void CpuBackend::activation_backward(const Activation& activation, const Tensor&
     }
     cpu::for_range(x.num_elements(), cpu::kParallelGrain, [&](int64_t begin, int64_t end) {
       if (activation.kind == ActivationKind::kRelu) {
-        for (int64_t i = begin; i < end; ++i) {
-          T value = in[i] > T(0) ? out_grad[i] : T(0);
-          in_grad[i] = accumulate ? in_grad[i] + value : value;
-        }
+        relu_backward(in + begin, out_grad + begin, in_grad + begin, end - begin, accumulate);
         return;
       }
       for (int64_t i = begin; i < end; ++i) {
