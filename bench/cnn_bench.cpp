@@ -185,6 +185,13 @@ class TimingBackend final : public backend::Backend {
     timed("activation_backward", {&x},
           [&] { inner_.activation_backward(activation, x, y, y_grad, x_grad, accumulate); });
   }
+  void bias_activation_backward(const backend::Activation& activation, const Tensor& y,
+                                const Tensor& y_grad, const Tensor& z_grad, const Tensor& bias_grad,
+                                bool accumulate_bias) override {
+    timed("bias_activation_backward", {&y}, [&] {
+      inner_.bias_activation_backward(activation, y, y_grad, z_grad, bias_grad, accumulate_bias);
+    });
+  }
   void dropout_forward(double rate, uint64_t seed, uint64_t step, const Tensor& x,
                        const Tensor& y) override {
     timed("dropout_forward", {&x}, [&] { inner_.dropout_forward(rate, seed, step, x, y); });
@@ -197,6 +204,13 @@ class TimingBackend final : public backend::Backend {
   void conv2d_forward(const backend::Window2d& window, const Tensor& x, const Tensor& kernel,
                       const Tensor& y) override {
     timed("conv2d_forward", {&x, &kernel}, [&] { inner_.conv2d_forward(window, x, kernel, y); });
+  }
+  void conv2d_bias_activation_forward(const backend::Window2d& window,
+                                      const backend::Activation& activation, const Tensor& x,
+                                      const Tensor& kernel, const Tensor& bias,
+                                      const Tensor& y) override {
+    timed("conv2d_bias_activation_forward", {&x, &kernel},
+          [&] { inner_.conv2d_bias_activation_forward(window, activation, x, kernel, bias, y); });
   }
   void conv2d_backward_input(const backend::Window2d& window, const Tensor& y_grad,
                              const Tensor& kernel, const Tensor& x_grad, bool accumulate) override {

@@ -83,6 +83,14 @@ class Backend {
   // x_grad (+)= f'(x) * y_grad, given the forward input x and output y.
   virtual void activation_backward(const Activation& activation, const Tensor& x, const Tensor& y,
                                    const Tensor& y_grad, const Tensor& x_grad, bool accumulate) = 0;
+  // The gradients of y = f(z + bias) from the output y alone, for an f with
+  // derivative_from_output (ValueError otherwise): z_grad = f'(z) * y_grad (z_grad may be y_grad
+  // itself), then bias_grad [C] (+)= z_grad summed over rows, the same bits on any thread count.
+  // An undefined bias_grad is not computed. y, y_grad, z_grad: [rows, C].
+  // Optional entry: the default calls activation_backward and bias_add_backward.
+  virtual void bias_activation_backward(const Activation& activation, const Tensor& y,
+                                        const Tensor& y_grad, const Tensor& z_grad,
+                                        const Tensor& bias_grad, bool accumulate_bias);
   // Inverted dropout: y = x * keep / (1 - rate) with keep drawn from Philox(seed, step)
   // per element, so backward recomputes the same mask instead of storing it.
   virtual void dropout_forward(double rate, uint64_t seed, uint64_t step, const Tensor& x,
@@ -95,6 +103,12 @@ class Backend {
   // the window's strides, dilation and padding (zero padding). No bias.
   virtual void conv2d_forward(const Window2d& window, const Tensor& x, const Tensor& kernel,
                               const Tensor& y) = 0;
+  // y = f(x (*) kernel + bias): conv2d_forward, bias_add and activation_forward as one entry,
+  // with the same result. bias [F] may be undefined (no bias); f may not be softmax.
+  // Optional entry: the default makes those three calls.
+  virtual void conv2d_bias_activation_forward(const Window2d& window, const Activation& activation,
+                                              const Tensor& x, const Tensor& kernel,
+                                              const Tensor& bias, const Tensor& y);
   // x_grad [N, H, W, C] (+)= the transposed convolution of y_grad with kernel.
   virtual void conv2d_backward_input(const Window2d& window, const Tensor& y_grad,
                                      const Tensor& kernel, const Tensor& x_grad,

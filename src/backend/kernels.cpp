@@ -28,4 +28,9 @@ std::string_view activation_name(ActivationKind kind) {
   return "linear";
 }
 
+bool derivative_from_output(ActivationKind kind) {
+  return kind == ActivationKind::kLinear || kind == ActivationKind::kRelu ||
+         kind == ActivationKind::kSigmoid || kind == ActivationKind::kTanh;
+}
+
 }  // namespace trainyard::backend

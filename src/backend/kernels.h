@@ -28,6 +28,9 @@ struct Activation {
 
 // Keras's name for the activation ("relu", "leaky_relu", ...).
 std::string_view activation_name(ActivationKind kind);
+// Whether f'(x) follows from y = f(x) alone (linear, relu, sigmoid, tanh), so a backward pass
+// may run from the output without keeping the input.
+bool derivative_from_output(ActivationKind kind);
 
 enum class PoolKind : uint8_t { kMax, kAverage };
 

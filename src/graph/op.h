@@ -80,6 +80,10 @@ class Op {
   // What backward reads, so the planner can free forward values early.
   virtual bool backward_reads_input(int input) const { return input >= 0; }
   virtual bool backward_reads_output() const { return false; }
+  // True when backward writes over its output's gradient, using it as the buffer for a
+  // gradient of its own. No op reads that gradient later; a plan whose loss is such an op's
+  // output refills the loss seed before each backward.
+  virtual bool backward_overwrites_output_grad() const { return false; }
   // True when the output is input 0 viewed with another shape (Reshape, Flatten): no
   // kernel runs and no memory is planned for it.
   virtual bool is_view() const { return false; }

@@ -203,6 +203,9 @@ void StepPlan::allocate(const Graph& graph, const PlanRequest& request) {
     loss_seed_ = Tensor::zeros(spec.shape, spec.dtype, backend_.allocator());
     backend_.fill(loss_seed_, request.loss_seed);
     gradients_[static_cast<size_t>(request.loss)] = loss_seed_;
+    loss_seed_value_ = request.loss_seed;
+    const Node& loss = graph.node(request.loss);
+    reseed_loss_ = loss.kind == NodeKind::kOp && loss.op->backward_overwrites_output_grad();
   }
 }
 
@@ -235,6 +238,7 @@ void StepPlan::forward(const StepInfo& step) {
 
 void StepPlan::backward(const StepInfo& step) {
   TY_CHECK(loss_ >= 0, "StepPlan::backward on a forward-only plan");
+  if (reseed_loss_) backend_.fill(loss_seed_, loss_seed_value_);
   for (const Call& call : backward_) {
     size_t index = static_cast<size_t>(call.node);
     OpContext context(backend_, step, call.inputs.data(), static_cast<int>(call.inputs.size()),

@@ -70,6 +70,8 @@ class StepPlan {
   NodeId loss_ = -1;
   Tensor undefined_;
   Tensor loss_seed_;
+  double loss_seed_value_ = 1.0;
+  bool reseed_loss_ = false;  // the loss op's backward overwrites the seed
   std::shared_ptr<Storage> arena_;
   size_t arena_bytes_ = 0;
   std::vector<std::string> names_;

@@ -1,5 +1,6 @@
 // Conv2D and pooling ops through the shared float64 finite-difference check, across the
-// padding, stride, dilation and kernel-size corner cases.
+// padding, stride, dilation and kernel-size corner cases, and Conv2D with the activations it
+// applies itself.
 #include <gtest/gtest.h>
 
 #include "graph/ops/ops.h"
@@ -8,6 +9,7 @@
 namespace trainyard {
 namespace {
 
+using backend::ActivationKind;
 using backend::Padding;
 using backend::PoolKind;
 using backend::WindowOptions;
@@ -22,6 +24,7 @@ struct ConvCase {
   int64_t filters;
   WindowOptions options;
   bool bias;
+  ActivationKind activation = ActivationKind::kLinear;
 };
 
 class ConvGradientTest : public ::testing::TestWithParam<ConvCase> {};
@@ -36,7 +39,7 @@ TEST_P(ConvGradientTest, MatchesFiniteDifferences) {
   if (c.bias) inputs.push_back({random_tensor({c.filters}, 3)});
   auto result = check_gradients(
       [&](Graph& g, const std::vector<NodeId>& in) {
-        return g.add_op(graph::ops::conv2d(window), in);
+        return g.add_op(graph::ops::conv2d(window, {c.activation}), in);
       },
       inputs);
   EXPECT_TRUE(result.passed) << c.name << ": " << result.report;
@@ -53,7 +56,31 @@ INSTANTIATE_TEST_SUITE_P(
         ConvCase{"dilated_same", {1, 6, 7, 2}, 2, {3, 3, 1, 1, 2, 2, Padding::kSame}, false},
         ConvCase{"pointwise_direct", {2, 3, 4, 5}, 3, {1, 1, 1, 1, 1, 1, Padding::kValid}, true},
         ConvCase{"causal_1d", {2, 1, 9, 3}, 2, {1, 3, 1, 1, 1, 2, Padding::kCausal}, true},
-        ConvCase{"strided_valid", {3, 9, 8, 1}, 2, {3, 3, 3, 2, 1, 1, Padding::kValid}, true}),
+        ConvCase{"strided_valid", {3, 9, 8, 1}, 2, {3, 3, 3, 2, 1, 1, Padding::kValid}, true},
+        ConvCase{"relu_with_bias",
+                 {2, 5, 6, 3},
+                 4,
+                 {3, 3, 1, 1, 1, 1, Padding::kValid},
+                 true,
+                 ActivationKind::kRelu},
+        ConvCase{"relu_without_bias",
+                 {1, 6, 5, 2},
+                 3,
+                 {3, 3, 1, 1, 1, 1, Padding::kSame},
+                 false,
+                 ActivationKind::kRelu},
+        ConvCase{"sigmoid_im2col",
+                 {2, 3, 4, 5},
+                 3,
+                 {1, 1, 1, 1, 1, 1, Padding::kValid},
+                 true,
+                 ActivationKind::kSigmoid},
+        ConvCase{"tanh_winograd",
+                 {1, 5, 4, 16},
+                 17,
+                 {3, 3, 1, 1, 1, 1, Padding::kSame},
+                 true,
+                 ActivationKind::kTanh}),
     [](const auto& info) { return std::string(info.param.name); });
 
 struct PoolCase {

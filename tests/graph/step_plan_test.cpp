@@ -41,5 +41,39 @@ TEST(StepPlanTest, ShapeRulesNameTheOp) {
   }
 }
 
+// A Conv2D op that applies its activation writes the gradient before the activation over its
+// output's gradient. When that output is the loss, the plan refills the seed before each
+// backward, so every step gets the same gradients.
+TEST(StepPlanTest, ALossWhoseOpOverwritesItsGradientIsReseeded) {
+  Graph graph;
+  NodeId x = graph.add_input("x", {Shape{1, 3, 3, 1}, DType::kFloat32});
+  auto kernel = std::make_shared<Variable>(
+      Variable{"kernel", Tensor::from_vector<float>(Shape{3, 3, 1, 1}, {1, 2, 3, 4, 5, 6, 7, 8, 9}),
+               Tensor::zeros(Shape{3, 3, 1, 1}), true});
+  backend::Window2d window =
+      backend::make_window2d("conv", 1, 3, 3, 1, {.window_height = 3, .window_width = 3});
+  NodeId loss = graph.add_op(ops::conv2d(window, {backend::ActivationKind::kSigmoid}),
+                             {x, graph.add_variable(kernel)});
+  StepPlan plan(graph, {.loss = loss}, backend::cpu_backend());
+  plan.bind_input(x, Tensor::from_vector<float>(
+                         Shape{1, 3, 3, 1}, {0.1f, -0.2f, 0.3f, 0.0f, 0.1f, -0.1f, 0.2f, 0.1f, 0}));
+  std::vector<std::vector<float>> gradients;
+  for (int step = 0; step < 2; ++step) {
+    plan.forward({});
+    plan.backward({});
+    gradients.push_back(kernel->gradient.to_vector<float>());
+  }
+  EXPECT_EQ(gradients[0], gradients[1]);
+  EXPECT_NE(gradients[0][0], 0.0f);
+}
+
+TEST(StepPlanTest, Conv2DAppliesOnlyActivationsWithADerivativeFromTheOutput) {
+  backend::Window2d window =
+      backend::make_window2d("conv", 1, 3, 3, 1, {.window_height = 3, .window_width = 3});
+  EXPECT_NO_THROW(ops::conv2d(window, {backend::ActivationKind::kRelu}));
+  EXPECT_THROW(ops::conv2d(window, {backend::ActivationKind::kGelu}), ValueError);
+  EXPECT_THROW(ops::conv2d(window, {backend::ActivationKind::kSoftmax}), ValueError);
+}
+
 }  // namespace
 }  // namespace trainyard::graph

@@ -64,10 +64,20 @@ TEST(ConvLayerGradientTest, EveryLayer) {
               {.padding = "same", .activation = "tanh", .bias_initializer = "random_uniform"});
   auto result = check_layer(conv, Shape{2, 5, 4, 2});
   EXPECT_TRUE(result.passed) << "Conv2D: " << result.report;
+  // ReLU and sigmoid run inside the Conv2D op, from its output; gelu in an op after it.
+  Conv2D conv_relu(4, {3, 3}, {.activation = "relu", .bias_initializer = "random_uniform"});
+  result = check_layer(conv_relu, Shape{2, 6, 5, 3});
+  EXPECT_TRUE(result.passed) << "Conv2D relu: " << result.report;
+  Conv2D conv_gelu(2, {2, 2}, {.activation = "gelu", .bias_initializer = "random_uniform"});
+  result = check_layer(conv_gelu, Shape{1, 4, 5, 2});
+  EXPECT_TRUE(result.passed) << "Conv2D gelu: " << result.report;
   Conv1D conv1d(2, 3,
                 {.padding = "causal", .dilation_rate = 2, .bias_initializer = "random_uniform"});
   result = check_layer(conv1d, Shape{2, 7, 3});
   EXPECT_TRUE(result.passed) << "Conv1D: " << result.report;
+  Conv1D conv1d_sigmoid(3, 2, {.activation = "sigmoid", .bias_initializer = "random_uniform"});
+  result = check_layer(conv1d_sigmoid, Shape{2, 6, 2});
+  EXPECT_TRUE(result.passed) << "Conv1D sigmoid: " << result.report;
   Pooling2D max_pool(PoolKind::kMax, 2, {.padding = "same"});
   result = check_layer(max_pool, Shape{2, 5, 5, 2});
   EXPECT_TRUE(result.passed) << "MaxPooling2D: " << result.report;

@@ -122,8 +122,8 @@ void CpuBackend::conv2d_forward(const Window2d& window, const Tensor& x, const T
     const T* input = x.data<T>();
     T* output = y.data<T>();
     if (cpu::direct_forward_suits(window, dims.filters)) {
-      cpu::direct_conv_forward<T>(window, input, kernel.data<T>(), dims.filters, output, false,
-                                  conv_scratch_);
+      cpu::direct_conv_forward<T>(window, input, kernel.data<T>(), dims.filters, output,
+                                  cpu::ConvOutput<T>{}, conv_scratch_);
       return;
     }
     int64_t chunk = dims.direct ? window.batch : samples_per_chunk(dims, sizeof(T));
@@ -143,6 +143,35 @@ void CpuBackend::conv2d_forward(const Window2d& window, const Tensor& x, const T
                             conv_gemm_scratch_);
     }
   });
+}
+
+void CpuBackend::conv2d_bias_activation_forward(const Window2d& window,
+                                                const Activation& activation, const Tensor& x,
+                                                const Tensor& kernel, const Tensor& bias,
+                                                const Tensor& y) {
+  check_shapes("conv2d_bias_activation_forward", window, x, kernel, y);
+  const int64_t filters = kernel.shape()[3];
+  if (bias.defined() && (bias.shape() != Shape{filters} || bias.dtype() != x.dtype())) {
+    throw ShapeError("conv2d_bias_activation_forward: bias " + bias.to_string() +
+                     " does not match the kernel " + kernel.to_string());
+  }
+  if (activation.kind == ActivationKind::kSoftmax) {
+    throw ValueError("conv2d_bias_activation_forward: softmax is not elementwise");
+  }
+  if (!cpu::direct_forward_suits(window, filters)) {
+    Backend::conv2d_bias_activation_forward(window, activation, x, kernel, bias, y);
+    return;
+  }
+  // The direct and Winograd kernels add the bias and apply ReLU to each output tile while it
+  // is in registers, saving two passes over y; other activations take one pass after.
+  const bool relu = activation.kind == ActivationKind::kRelu;
+  cpu::dispatch_float(x.dtype(), "conv2d_bias_activation_forward", [&](auto zero) {
+    using T = decltype(zero);
+    cpu::ConvOutput<T> output{.bias = bias.defined() ? bias.data<T>() : nullptr, .relu = relu};
+    cpu::direct_conv_forward<T>(window, x.data<T>(), kernel.data<T>(), filters, y.data<T>(), output,
+                                conv_scratch_);
+  });
+  if (!relu && activation.kind != ActivationKind::kLinear) activation_forward(activation, y, y);
 }
 
 void CpuBackend::conv2d_backward_kernel(const Window2d& window, const Tensor& x,

@@ -56,14 +56,14 @@ void pad_width(const Window2d& w, const T* x, T* padded) {
   });
 }
 
-// y [N, OH, OW, filters] (+)= x convolved with weights packed as [KH * KW * C, weight_stride]
+// y [N, OH, OW, filters] = x convolved with weights packed as [KH * KW * C, weight_stride]
 // (weight_stride a whole number of vectors, the columns past `filters` zero or ignored). Rows
 // of the window that fall in the top or bottom padding are skipped; left and right padding
 // become zero columns of a copy in `padded` (width_padded_size(w) elements), so every tile
-// spans whole window rows.
+// spans whole window rows. Each tile stores its sums as `output` says.
 template <typename T>
 void forward_packed(Window2d w, const T* x, const T* weights, int64_t weight_stride,
-                    int64_t filters, T* y, bool accumulate, T* padded) {
+                    int64_t filters, T* y, const ConvOutput<T>& output, T* padded) {
   if (width_padded_size(w) > 0) {
     pad_width(w, x, padded);
     x = padded;
@@ -85,7 +85,8 @@ void forward_packed(Window2d w, const T* x, const T* weights, int64_t weight_str
   t.window_width = w.window_width;
   t.weight_stride = weight_stride;
   t.y_pixel_step = filters;
-  t.accumulate = accumulate;
+  t.accumulate = output.accumulate;
+  t.relu = output.relu;
 
   const int64_t rows = w.batch * w.out_height;
   const int64_t row_work = w.out_width * w.window_height * w.window_width * c * filters;
@@ -106,6 +107,7 @@ void forward_packed(Window2d w, const T* x, const T* weights, int64_t weight_str
         int64_t max_pixels = max_tile_pixels(block);
         tile.weights = weights + first * lanes;
         tile.valid = std::min(filters - first * lanes, block * lanes);
+        tile.bias = output.bias != nullptr ? output.bias + first * lanes : nullptr;
         // Tiles of near-equal size: 13 pixels as 7 + 6, not 12 + 1.
         const int64_t tiles = (w.out_width + max_pixels - 1) / max_pixels;
         for (int64_t i = 0, ow = 0; i < tiles; ++i) {
@@ -174,7 +176,7 @@ bool direct_backward_kernel_suits(const Window2d& window) {
 
 template <typename T>
 void direct_conv_forward(const Window2d& window, const T* x, const T* kernel, int64_t filters, T* y,
-                         bool accumulate, Scratch& scratch) {
+                         const ConvOutput<T>& output, Scratch& scratch) {
   const int64_t depth = window.window_height * window.window_width * window.channels;
   const int64_t stride = simd::padded_to_lanes<T>(filters);
   const int64_t packed_size = stride != filters ? depth * stride : 0;
@@ -193,10 +195,10 @@ void direct_conv_forward(const Window2d& window, const T* x, const T* kernel, in
     weights = packed;
   }
   if (winograd) {
-    winograd_forward(window, x, weights, stride, filters, y, accumulate, buffer + packed_size);
+    winograd_forward(window, x, weights, stride, filters, y, output, buffer + packed_size);
     return;
   }
-  forward_packed(window, x, weights, stride, filters, y, accumulate, buffer + packed_size);
+  forward_packed(window, x, weights, stride, filters, y, output, buffer + packed_size);
 }
 
 template <typename T>
@@ -226,17 +228,18 @@ void direct_conv_backward_input(const Window2d& window, const T* y_grad, const T
       }
     }
   }
+  const ConvOutput<T> output{.accumulate = accumulate};
   if (winograd) {
-    winograd_forward(t, y_grad, flipped, stride, c, x_grad, accumulate, flipped + flipped_size);
+    winograd_forward(t, y_grad, flipped, stride, c, x_grad, output, flipped + flipped_size);
     return;
   }
-  forward_packed(t, y_grad, flipped, stride, c, x_grad, accumulate, flipped + flipped_size);
+  forward_packed(t, y_grad, flipped, stride, c, x_grad, output, flipped + flipped_size);
 }
 
 template void direct_conv_forward<float>(const Window2d&, const float*, const float*, int64_t,
-                                         float*, bool, Scratch&);
+                                         float*, const ConvOutput<float>&, Scratch&);
 template void direct_conv_forward<double>(const Window2d&, const double*, const double*, int64_t,
-                                          double*, bool, Scratch&);
+                                          double*, const ConvOutput<double>&, Scratch&);
 template void direct_conv_backward_input<float>(const Window2d&, const float*, const float*,
                                                 int64_t, float*, bool, Scratch&);
 template void direct_conv_backward_input<double>(const Window2d&, const double*, const double*,

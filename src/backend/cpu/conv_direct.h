@@ -9,6 +9,7 @@
 
 #include <cstdint>
 
+#include "backend/cpu/conv_output.h"
 #include "backend/cpu/scratch.h"
 #include "backend/window.h"
 
@@ -23,10 +24,11 @@ bool direct_backward_input_suits(const Window2d& window, int64_t filters);
 // Whether direct_conv_backward_kernel suits it: kernels larger than 1x1.
 bool direct_backward_kernel_suits(const Window2d& window);
 
-// y [N, OH, OW, F] (+)= x [N, H, W, C] convolved with kernel [KH, KW, C, F].
+// y [N, OH, OW, F] = x [N, H, W, C] convolved with kernel [KH, KW, C, F], stored as `output`
+// says (added into y, or with a bias and ReLU applied).
 template <typename T>
 void direct_conv_forward(const Window2d& window, const T* x, const T* kernel, int64_t filters, T* y,
-                         bool accumulate, Scratch& scratch);
+                         const ConvOutput<T>& output, Scratch& scratch);
 
 // x_grad [N, H, W, C] (+)= the transposed convolution of y_grad [N, OH, OW, F] with kernel,
 // computed as a stride-1 forward convolution of y_grad with the flipped kernel.

@@ -38,8 +38,20 @@ struct ForwardTile {
   T* y;                  // the tile's first output pixel, at the block's first filter
   int64_t y_pixel_step;  // F
   int64_t valid;         // filters of the block that exist (the rest are padding)
-  bool accumulate;
+  bool accumulate;       // y += sums
+  const T* bias;         // y = sums + bias, at the block's first filter; null for none
+  bool relu;             // then y = max(y, 0)
 };
+
+// The value a tile stores for one vector of sums, given what y holds (`old`, read only when
+// accumulating) and the bias vector (read only with a bias).
+template <typename T, typename Old, typename Bias>
+inline simd::Vec<T> tile_output(simd::Vec<T> sums, const ForwardTile<T>& t, Old old, Bias bias) {
+  if (t.accumulate) sums += old();
+  if (t.bias != nullptr) sums += bias();
+  if (t.relu) sums = sums > simd::Vec<T>{} ? sums : simd::Vec<T>{};
+  return sums;
+}
 
 template <typename T, int kPixels, int kVectors>
 inline void forward_tile(const ForwardTile<T>& t) {
@@ -67,15 +79,22 @@ inline void forward_tile(const ForwardTile<T>& t) {
     for (int v = 0; v < kVectors; ++v) {
       int64_t count = std::min(lanes, t.valid - v * lanes);
       if (count <= 0) break;
+      T* target = out + v * lanes;
       if (count == lanes) {
-        simd::store(out + v * lanes,
-                    t.accumulate ? acc[p][v] + simd::load(out + v * lanes) : acc[p][v]);
+        simd::store(target, tile_output(
+                                acc[p][v], t, [&] { return simd::load(target); },
+                                [&] { return simd::load(t.bias + v * lanes); }));
       } else {
-        simd::Vec<T> value = acc[p][v];
-        if (t.accumulate) {
-          for (int64_t i = 0; i < count; ++i) value[i] += out[v * lanes + i];
+        // The last, partial vector: y and the bias end within it.
+        simd::Vec<T> old{}, bias_part{};
+        for (int64_t i = 0; i < count; ++i) {
+          if (t.accumulate) old[i] = target[i];
+          if (t.bias != nullptr) bias_part[i] = t.bias[v * lanes + i];
         }
-        simd::store_first(out + v * lanes, value, count);
+        simd::store_first(target,
+                          tile_output(
+                              acc[p][v], t, [&] { return old; }, [&] { return bias_part; }),
+                          count);
       }
     }
   }

@@ -124,12 +124,23 @@ inline void transform_output(Load load, Store store) {
   }
 }
 
-// y's 2x2 blocks (+)= A^T M A for the tiles [first, first + count). Outputs past y's edge go to
-// `spare` (weight_stride elements), so the loop over filters has no branches.
+// One output value as `output` says, given y's current value (read only when accumulating) and
+// the bias (read only with a bias). V is a vector of T, or T.
+template <typename V, typename T, typename Old, typename Bias>
+inline V stored_value(V value, const ConvOutput<T>& output, Old old, Bias bias) {
+  if (output.accumulate) value = old() + value;
+  if (output.bias != nullptr) value += bias();
+  if (output.relu) value = value > V{} ? value : V{};
+  return value;
+}
+
+// y's 2x2 blocks = A^T M A for the tiles [first, first + count), stored as `output` says.
+// Outputs past y's edge go to `spare` (weight_stride elements), so the loop over filters has no
+// branches.
 template <typename T>
 void transform_outputs(const Window2d& w, const Layout& l, const T* m, int64_t weight_stride,
-                       int64_t filters, int64_t first, int64_t count, T* y, bool accumulate,
-                       T* spare) {
+                       int64_t filters, int64_t first, int64_t count, T* y,
+                       const ConvOutput<T>& output, T* spare) {
   const int64_t point_step = weight_stride;
   const int64_t lanes = simd::kLanes<T>;
   for (int64_t tile = 0; tile < count; ++tile) {
@@ -150,14 +161,18 @@ void transform_outputs(const Window2d& w, const Layout& l, const T* m, int64_t w
           [&](int point) { return simd::load(in + point * point_step + f); },
           [&](int a, int b, simd::Vec<T> value) {
             T* target = out[a][b] + f;
-            simd::store(target, accumulate ? simd::load(target) + value : value);
+            simd::store(target, stored_value(
+                                    value, output, [&] { return simd::load(target); },
+                                    [&] { return simd::load(output.bias + f); }));
           });
     }
     for (; f < filters; ++f) {
       transform_output<T>([&](int point) { return in[point * point_step + f]; },
                           [&](int a, int b, T value) {
                             T* target = out[a][b] + f;
-                            *target = accumulate ? *target + value : value;
+                            *target = stored_value(
+                                value, output, [&] { return *target; },
+                                [&] { return output.bias[f]; });
                           });
     }
   }
@@ -178,7 +193,7 @@ int64_t winograd_workspace_size(const Window2d& window, int64_t weight_stride) {
 
 template <typename T>
 void winograd_forward(const Window2d& w, const T* x, const T* weights, int64_t weight_stride,
-                      int64_t filters, T* y, bool accumulate, T* workspace) {
+                      int64_t filters, T* y, const ConvOutput<T>& output, T* workspace) {
   TY_CHECK(winograd_suits(w, filters), "winograd_forward: unsupported window");
   const Layout l = layout(w, weight_stride);
   T* u = workspace;
@@ -199,14 +214,14 @@ void winograd_forward(const Window2d& w, const T* x, const T* weights, int64_t w
       int64_t count = std::min(kBlockTiles, l.grid.tiles - first);
       transform_inputs(w, l.grid, x, zeros, first, count, row, v);
       multiply(w, weight_stride, u, v, count, m);
-      transform_outputs(w, l, m, weight_stride, filters, first, count, y, accumulate, spare);
+      transform_outputs(w, l, m, weight_stride, filters, first, count, y, output, spare);
     }
   });
 }
 
 template void winograd_forward<float>(const Window2d&, const float*, const float*, int64_t, int64_t,
-                                      float*, bool, float*);
+                                      float*, const ConvOutput<float>&, float*);
 template void winograd_forward<double>(const Window2d&, const double*, const double*, int64_t,
-                                       int64_t, double*, bool, double*);
+                                       int64_t, double*, const ConvOutput<double>&, double*);
 
 }  // namespace trainyard::backend::cpu

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 
+#include "backend/cpu/conv_output.h"
 #include "backend/window.h"
 
 namespace trainyard::backend::cpu {
@@ -17,12 +18,13 @@ bool winograd_suits(const Window2d& window, int64_t filters);
 // Elements of T that winograd_forward needs as workspace.
 int64_t winograd_workspace_size(const Window2d& window, int64_t weight_stride);
 
-// y [N, OH, OW, filters] (+)= x [N, H, W, C] convolved with weights [3, 3, C, weight_stride]
-// (HWIO, each row padded to whole vectors; columns past `filters` are read, not stored).
+// y [N, OH, OW, filters] = x [N, H, W, C] convolved with weights [3, 3, C, weight_stride]
+// (HWIO, each row padded to whole vectors; columns past `filters` are read, not stored), stored
+// as `output` says.
 // REQUIRES: winograd_suits(window, filters); workspace holds winograd_workspace_size elements.
 template <typename T>
 void winograd_forward(const Window2d& window, const T* x, const T* weights, int64_t weight_stride,
-                      int64_t filters, T* y, bool accumulate, T* workspace);
+                      int64_t filters, T* y, const ConvOutput<T>& output, T* workspace);
 
 // Elements of T that winograd_backward_kernel needs as workspace; stride is `filters` rounded up
 // to whole vectors of T.

@@ -29,6 +29,9 @@ class CpuBackend final : public Backend {
   void activation_forward(const Activation& activation, const Tensor& x, const Tensor& y) override;
   void activation_backward(const Activation& activation, const Tensor& x, const Tensor& y,
                            const Tensor& y_grad, const Tensor& x_grad, bool accumulate) override;
+  void bias_activation_backward(const Activation& activation, const Tensor& y, const Tensor& y_grad,
+                                const Tensor& z_grad, const Tensor& bias_grad,
+                                bool accumulate_bias) override;
   void dropout_forward(double rate, uint64_t seed, uint64_t step, const Tensor& x,
                        const Tensor& y) override;
   void dropout_backward(double rate, uint64_t seed, uint64_t step, const Tensor& y_grad,
@@ -36,6 +39,9 @@ class CpuBackend final : public Backend {
 
   void conv2d_forward(const Window2d& window, const Tensor& x, const Tensor& kernel,
                       const Tensor& y) override;
+  void conv2d_bias_activation_forward(const Window2d& window, const Activation& activation,
+                                      const Tensor& x, const Tensor& kernel, const Tensor& bias,
+                                      const Tensor& y) override;
   void conv2d_backward_input(const Window2d& window, const Tensor& y_grad, const Tensor& kernel,
                              const Tensor& x_grad, bool accumulate) override;
   void conv2d_backward_kernel(const Window2d& window, const Tensor& x, const Tensor& y_grad,

@@ -1,4 +1,5 @@
-// Conv2D: y = x (*) kernel (+ bias), channels_last. Shapes, with the window's geometry:
+// Conv2D: y = f(x (*) kernel (+ bias)), channels_last, with f an activation whose derivative
+// follows from y (identity by default). Shapes, with the window's geometry:
 // x [N, H, W, C], kernel [KH, KW, C, F], bias [F] -> y [N, OH, OW, F].
 #include "graph/ops/ops.h"
 #include "graph/ops/shape_checks.h"
@@ -8,9 +9,19 @@ namespace {
 
 class Conv2d final : public Op {
  public:
-  explicit Conv2d(backend::Window2d window) : window_(window) {}
+  Conv2d(backend::Window2d window, backend::Activation activation)
+      : window_(window), activation_(activation) {
+    if (!backend::derivative_from_output(activation.kind)) {
+      throw ValueError("Conv2D: the op cannot apply " +
+                       std::string(backend::activation_name(activation.kind)) +
+                       "; add it as an Activation op after");
+    }
+  }
 
-  std::string name() const override { return "Conv2D"; }
+  std::string name() const override {
+    if (!activated()) return "Conv2D";
+    return "Conv2D(" + std::string(backend::activation_name(activation_.kind)) + ")";
+  }
 
   TensorSpec infer(std::span<const TensorSpec> inputs) const override {
     require_input_count(name(), inputs, 2, 3);
@@ -36,41 +47,58 @@ class Conv2d final : public Op {
 
   void forward(const OpContext& context) const override {
     auto& backend = context.backend();
-    backend.conv2d_forward(window_, context.input(0), context.input(1), context.output());
-    if (context.num_inputs() == 3) {
-      backend.bias_add(context.output(), context.input(2), context.output());
+    if (context.num_inputs() == 2 && !activated()) {
+      backend.conv2d_forward(window_, context.input(0), context.input(1), context.output());
+      return;
     }
+    const Tensor none;
+    backend.conv2d_bias_activation_forward(window_, activation_, context.input(0), context.input(1),
+                                           context.num_inputs() == 3 ? context.input(2) : none,
+                                           context.output());
   }
 
   void backward(const OpContext& context) const override {
     auto& backend = context.backend();
-    const Tensor& dy = context.output_grad();  // [N, OH, OW, F]
-    // dx [N, H, W, C]: dy convolved back through the kernel
+    const Tensor none;
+    const bool bias_grad = context.num_inputs() == 3 && context.input_grad(2).defined();
+    // dz [N, OH, OW, F]: the gradient before the activation, f'(z) * dy from y alone. It is
+    // written over dy, which no other op reads, so it needs no buffer of its own. The bias
+    // gradient (dz summed over N, OH, OW) comes out of the same pass.
+    const Tensor& dz = context.output_grad();
+    if (activated()) {
+      backend.bias_activation_backward(activation_, context.output(), dz, dz,
+                                       bias_grad ? context.input_grad(2) : none,
+                                       bias_grad && context.accumulate(2));
+    } else if (bias_grad) {
+      backend.bias_add_backward(dz, context.input_grad(2), context.accumulate(2));
+    }
+    // dx [N, H, W, C]: dz convolved back through the kernel
     if (context.input_grad(0).defined()) {
-      backend.conv2d_backward_input(window_, dy, context.input(1), context.input_grad(0),
+      backend.conv2d_backward_input(window_, dz, context.input(1), context.input_grad(0),
                                     context.accumulate(0));
     }
-    // dkernel [KH, KW, C, F]: x correlated with dy
+    // dkernel [KH, KW, C, F]: x correlated with dz
     if (context.input_grad(1).defined()) {
-      backend.conv2d_backward_kernel(window_, context.input(0), dy, context.input_grad(1),
+      backend.conv2d_backward_kernel(window_, context.input(0), dz, context.input_grad(1),
                                      context.accumulate(1));
-    }
-    // dbias [F]: dy summed over N, OH, OW
-    if (context.num_inputs() == 3 && context.input_grad(2).defined()) {
-      backend.bias_add_backward(dy, context.input_grad(2), context.accumulate(2));
     }
   }
 
   bool backward_reads_input(int input) const override { return input == 0 || input == 1; }
+  bool backward_reads_output() const override { return activated(); }
+  bool backward_overwrites_output_grad() const override { return activated(); }
 
  private:
+  bool activated() const { return activation_.kind != backend::ActivationKind::kLinear; }
+
   backend::Window2d window_;
+  backend::Activation activation_;
 };
 
 }  // namespace
 
-OpPtr conv2d(const backend::Window2d& window) {
-  return std::make_shared<Conv2d>(window);
+OpPtr conv2d(const backend::Window2d& window, backend::Activation activation) {
+  return std::make_shared<Conv2d>(window, activation);
 }
 
 }  // namespace trainyard::graph::ops

@@ -24,8 +24,11 @@ OpPtr activation(backend::Activation activation);
 OpPtr reshape(Shape shape);
 // (x) -> inverted dropout of x with `rate` when the step is a training step, else x
 OpPtr dropout(double rate, uint64_t seed);
-// (x [N, H, W, C], kernel [KH, KW, C, F][, bias [F]]) -> [N, OH, OW, F] over `window`
-OpPtr conv2d(const backend::Window2d& window);
+// (x [N, H, W, C], kernel [KH, KW, C, F][, bias [F]]) -> f(x (*) kernel + bias) [N, OH, OW, F]
+// over `window`, with f = `activation` (identity by default). Throws ValueError unless
+// backend::derivative_from_output(activation.kind): backward derives f' from the output, and
+// overwrites the output's gradient with the gradient before f.
+OpPtr conv2d(const backend::Window2d& window, backend::Activation activation = {});
 // (x [N, H, W, C]) -> [N, OH, OW, C]: the max or mean of each window
 OpPtr pool2d(backend::PoolKind kind, const backend::Window2d& window);
 // (y_pred [B, C], y_true [B, C] or [B] for sparse[, sample_weight [B]]) -> scalar loss

@@ -21,6 +21,18 @@ graph::NodeId activate(graph::Graph& graph, graph::NodeId output,
   return graph.add_op(graph::ops::activation(activation), {output}, name + "/activation");
 }
 
+// The activation the Conv2D op applies itself: the whole of it when its derivative follows from
+// its output (ReLU, sigmoid, tanh), which saves passes over the output and a buffer for the
+// values before it; otherwise none, and a separate op applies it.
+backend::Activation fused_activation(const backend::Activation& activation) {
+  return backend::derivative_from_output(activation.kind) ? activation : backend::Activation{};
+}
+
+// The activation left for a separate op after the Conv2D op.
+backend::Activation remaining_activation(const backend::Activation& activation) {
+  return backend::derivative_from_output(activation.kind) ? backend::Activation{} : activation;
+}
+
 std::vector<graph::NodeId> weight_penalties(graph::Graph& graph, const ConvOptions& options,
                                             const graph::VariablePtr& kernel,
                                             const graph::VariablePtr& bias) {
@@ -78,8 +90,9 @@ graph::NodeId Conv2D::call(graph::Graph& graph, graph::NodeId input, const CallC
   backend::Window2d window = window_for(graph.spec(input).shape);
   std::vector<graph::NodeId> inputs{input, weight_node(graph, kernel_)};
   if (bias_) inputs.push_back(weight_node(graph, bias_));
-  graph::NodeId output = graph.add_op(graph::ops::conv2d(window), inputs, name());
-  return activate(graph, output, activation_, name());
+  graph::NodeId output =
+      graph.add_op(graph::ops::conv2d(window, fused_activation(activation_)), inputs, name());
+  return activate(graph, output, remaining_activation(activation_), name());
 }
 
 std::vector<graph::NodeId> Conv2D::losses(graph::Graph& graph) const {
@@ -130,11 +143,12 @@ graph::NodeId Conv1D::call(graph::Graph& graph, graph::NodeId input, const CallC
                    {weight_node(graph, kernel_)}, name() + "/kernel_as_image");
   std::vector<graph::NodeId> inputs{image, kernel};
   if (bias_) inputs.push_back(weight_node(graph, bias_));
-  graph::NodeId output = graph.add_op(graph::ops::conv2d(window), inputs, name());
+  graph::NodeId output =
+      graph.add_op(graph::ops::conv2d(window, fused_activation(activation_)), inputs, name());
   graph::NodeId sequence =
       graph.add_op(graph::ops::reshape(Shape{shape[0], window.out_width, filters_}), {output},
                    name() + "/as_sequence");
-  return activate(graph, sequence, activation_, name());
+  return activate(graph, sequence, remaining_activation(activation_), name());
 }
 
 std::vector<graph::NodeId> Conv1D::losses(graph::Graph& graph) const {
