@@ -240,6 +240,8 @@ TYPED_TEST(MaxPoolBackwardTest, TakesTheMaximumAndRoutesToTheFirstOne) {
       {"overlapping_3x3_stride_2", {2, 9, 8, 6}, {3, 3, 2, 2, 1, 1, Padding::kValid}},
       {"overlapping_same_stride_1", {1, 5, 6, 4}, {3, 2, 1, 1, 1, 1, Padding::kSame}},
       {"many_channels", {1, 4, 4, 300}, {2, 2, 2, 2, 1, 1, Padding::kValid}},
+      // An output row of 150 * 32 values: routed window by window, not row by row.
+      {"wide_output_rows", {1, 4, 300, 32}, {2, 2, 2, 2, 1, 1, Padding::kValid}},
   };
   for (const PoolCase& c : cases) {
     SCOPED_TRACE(c.name);

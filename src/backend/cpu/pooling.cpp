@@ -171,14 +171,78 @@ void zero_uncovered(const Window2d& w, int64_t n, T* dx) {
   }
 }
 
-// Samples own disjoint parts of x_grad, so they run in parallel. Max pooling over windows that
-// do not overlap writes each covered position once and zeroes only the others; overlapping
-// windows, and average pooling, zero the sample first and add.
+// x_grad (+)= y_grad routed to the first position where x equals the window's maximum `best`,
+// for one window position of `count` channels; `left` holds the gradient not yet routed and
+// loses what this position takes. Plain loops over the channels, so they vectorise.
+template <typename T>
+void route_position(const T* x, const T* best, T* left, T* x_grad, int64_t count, bool add) {
+  for (int64_t j = 0; j < count; ++j) {
+    bool hit = x[j] == best[j];
+    T grad = left[j];
+    T routed = hit ? grad : T(0);
+    left[j] = hit ? T(0) : grad;
+    x_grad[j] = add ? x_grad[j] + routed : routed;
+  }
+}
+
+// Largest output row (out_width * channels) max_backward_unpadded carries on the stack.
+constexpr int64_t kRowElements = 4096;
+
+// Max pooling backward when windows neither overlap nor pad: each x_grad position lies under at
+// most one window, so each is written exactly once and nothing is zeroed first. Output rows
+// (n, oh) run in parallel. Each owns the input rows [oh * SH, (oh + 1) * SH) (the last one, the
+// rest of x) and walks them top to bottom and left to right, which is every window's row-major
+// order, carrying per (ow, channel) the gradient not yet routed; positions under no window get 0.
+// REQUIRES: no padding, stride >= window on both axes, out_width * channels <= kRowElements.
+template <typename T>
+void max_backward_unpadded(const Window2d& w, const T* x, const T* y, const T* dy, T* dx,
+                           bool accumulate) {
+  const int64_t c = w.channels;
+  const int64_t row_size = w.in_width * c;
+  const int64_t out_row_size = w.out_width * c;
+  parallel_range(w.batch * w.out_height, 8, [&](int64_t begin, int64_t end) {
+    T left[kRowElements];
+    for (int64_t row = begin; row < end; ++row) {
+      int64_t n = row / w.out_height, oh = row % w.out_height;
+      const T* best = y + row * out_row_size;
+      std::copy(dy + row * out_row_size, dy + (row + 1) * out_row_size, left);
+      int64_t first = oh * w.stride_height;
+      int64_t last = oh + 1 == w.out_height ? w.in_height : first + w.stride_height;
+      for (int64_t ih = first; ih < last; ++ih) {
+        const T* in = x + (n * w.in_height + ih) * row_size;
+        T* out = dx + (n * w.in_height + ih) * row_size;
+        if (ih - first >= w.window_height) {
+          if (!accumulate) std::fill(out, out + row_size, T(0));
+          continue;
+        }
+        for (int64_t ow = 0, iw = 0; ow < w.out_width; ++ow) {
+          int64_t window_end = ow * w.stride_width + w.window_width;
+          int64_t next = ow + 1 == w.out_width ? w.in_width : (ow + 1) * w.stride_width;
+          for (; iw < window_end; ++iw) {
+            route_position(in + iw * c, best + ow * c, left + ow * c, out + iw * c, c, accumulate);
+          }
+          if (!accumulate) std::fill(out + iw * c, out + next * c, T(0));
+          iw = next;
+        }
+      }
+    }
+  });
+}
+
+// Max pooling over windows that neither overlap nor pad goes row by row (max_backward_unpadded).
+// Otherwise samples own disjoint parts of x_grad, so they run in parallel. Max pooling over
+// windows that do not overlap writes each covered position once and zeroes only the others;
+// overlapping windows, and average pooling, zero the sample first and add.
 template <typename T>
 void pool_backward(PoolKind kind, const Window2d& w, const T* x, const T* y, const T* dy, T* dx,
                    bool accumulate) {
   const bool overlapping = w.stride_height < w.window_height || w.stride_width < w.window_width;
   const bool route_once = kind == PoolKind::kMax && !overlapping;
+  const bool unpadded = w.pad_top == 0 && w.pad_left == 0 && w.pad_bottom == 0 && w.pad_right == 0;
+  if (route_once && unpadded && w.out_width * w.channels <= kRowElements) {
+    max_backward_unpadded(w, x, y, dy, dx, accumulate);
+    return;
+  }
   const int64_t plane = w.in_height * w.in_width * w.channels;
   parallel_range(w.batch, 1, [&](int64_t begin, int64_t end) {
     for (int64_t n = begin; n < end; ++n) {
