@@ -204,6 +204,7 @@ void Trainer::train_step(std::span<const Tensor> x, std::span<const Tensor> y,
   graph::StepInfo info{.training = true, .step = static_cast<uint64_t>(optimizer_->iterations())};
   step.plan->forward(info);
   step.plan->backward(info);
+  if (gradient_hook_) gradient_hook_->on_gradients(gradients_);
   optimizer_->apply(backend_, parameters_, gradients_);
   update_metrics(step, y, batch);
 }

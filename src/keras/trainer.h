@@ -24,6 +24,15 @@ namespace trainyard::keras {
 
 class Model;
 
+// Sees a train step's flat gradient buffer after backward and before the optimizer update; a
+// distribution strategy sums the replicas' gradients there. It must leave `gradients` holding
+// what every replica's optimizer applies.
+class GradientHook {
+ public:
+  virtual ~GradientHook() = default;
+  virtual void on_gradients(Tensor& gradients) = 0;
+};
+
 enum class StepMode { kTrain, kTest, kPredict };
 
 class Trainer {
@@ -79,6 +88,9 @@ class Trainer {
   const Tensor& packed_gradients() const { return gradients_; }
 
   void rebind(Model& model) { model_ = &model; }
+  // Installs (or, with null, removes) the hook every train step calls before the optimizer
+  // update. Not owned; it must outlive its use. Without one a step is exactly as before.
+  void set_gradient_hook(GradientHook* hook) { gradient_hook_ = hook; }
 
  private:
   struct CompiledStep;
@@ -109,6 +121,7 @@ class Trainer {
   std::unique_ptr<nn::MeanTracker> loss_tracker_;
   Tensor parameters_;
   Tensor gradients_;
+  GradientHook* gradient_hook_ = nullptr;
   // By (mode, batch size, sample-weighted).
   std::map<std::tuple<StepMode, int64_t, bool>, std::unique_ptr<CompiledStep>> steps_;
 };
