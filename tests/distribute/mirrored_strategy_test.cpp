@@ -1,0 +1,260 @@
+// MirroredStrategy over logical CPU devices: N replicas with per-replica batch B end with the
+// weights of one replica with batch N*B over the same samples; OneDeviceStrategy is the plain
+// model bit for bit; BatchNormalization keeps per-replica statistics, as Keras's default does.
+#include <gtest/gtest.h>
+#include <trainyard/keras.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "core/random.h"
+#include "distribute/replicated_model.h"
+#include "keras/trainer.h"
+
+namespace trainyard::distribute {
+namespace {
+
+namespace k = trainyard::keras;
+
+constexpr int64_t kFeatures = 20;
+constexpr int64_t kClasses = 10;
+
+Tensor random_features(int64_t rows, uint64_t seed) {
+  Tensor tensor = Tensor::zeros(Shape{rows, kFeatures});
+  RandomGenerator generator(seed);
+  for (int64_t i = 0; i < tensor.num_elements(); ++i) {
+    tensor.data<float>()[i] = static_cast<float>(generator.uniform() * 2.0 - 1.0);
+  }
+  return tensor;
+}
+
+Tensor random_labels(int64_t rows, uint64_t seed) {
+  Tensor tensor = Tensor::zeros(Shape{rows});
+  RandomGenerator generator(seed);
+  for (int64_t i = 0; i < rows; ++i) {
+    tensor.data<float>()[i] = static_cast<float>(generator.below(kClasses));
+  }
+  return tensor;
+}
+
+enum class OptimizerKind { kSgd, kAdam };
+
+std::unique_ptr<k::Model> make_mlp(OptimizerKind optimizer) {
+  auto model = std::make_unique<k::Sequential>(k::Sequential({
+      k::layers::Dense(32, {.activation = "relu"}),
+      k::layers::Dense(16, {.activation = "tanh"}),
+      k::layers::Dense(kClasses),
+  }));
+  nn::OptimizerPtr chosen;
+  if (optimizer == OptimizerKind::kSgd) {
+    chosen = k::optimizers::SGD({.learning_rate = 0.1, .momentum = 0.9});
+  } else {
+    chosen = k::optimizers::Adam({.learning_rate = 1e-3});
+  }
+  model->compile({.optimizer = chosen,
+                  .loss = k::losses::SparseCategoricalCrossentropy({.from_logits = true}),
+                  .metrics = {"accuracy"}});
+  return model;
+}
+
+// max |a - b| / max |b| over one weight.
+double relative_difference(const Tensor& a, const Tensor& b) {
+  double difference = 0.0, scale = 0.0;
+  for (int64_t i = 0; i < b.num_elements(); ++i) {
+    difference = std::max(difference, std::abs(double(a.data<float>()[i]) - b.data<float>()[i]));
+    scale = std::max(scale, std::abs(double(b.data<float>()[i])));
+  }
+  return difference / std::max(scale, 1e-30);
+}
+
+double log_value(const k::Logs& logs, const std::string& name) {
+  for (const auto& [key, value] : logs) {
+    if (key == name) return value;
+  }
+  ADD_FAILURE() << "no log named " << name;
+  return 0.0;
+}
+
+bool same_bits(const Tensor& a, const Tensor& b) {
+  return a.to_vector<float>() == b.to_vector<float>();
+}
+
+// Trains `replicas` replicas with per-replica batch `per_replica` and one plain model with the
+// global batch, from the same weights over the same samples, for `steps` steps.
+void expect_equivalent(int replicas, int64_t per_replica, OptimizerKind optimizer) {
+  constexpr int kSteps = 50;
+  const int64_t global = replicas * per_replica;
+  Tensor x = random_features(kSteps * global, 1);
+  Tensor y = random_labels(kSteps * global, 2);
+
+  MirroredStrategy strategy(replicas);
+  ASSERT_EQ(strategy.num_replicas_in_sync(), replicas);
+  ReplicatedModel mirrored(strategy, [&] { return make_mlp(optimizer); });
+  mirrored.build(x.shape(), y.shape());
+  const std::vector<Tensor> initial = mirrored.get_weights();
+
+  std::unique_ptr<k::Model> single = make_mlp(optimizer);
+  k::Trainer& trainer = single->trainer();
+  trainer.prepare(x.shape(), y.shape());
+  single->set_weights(mirrored.get_weights());
+
+  k::Logs logs;
+  for (int step = 0; step < kSteps; ++step) {
+    Tensor batch_x = x.slice_rows(step * global, (step + 1) * global);
+    Tensor batch_y = y.slice_rows(step * global, (step + 1) * global);
+    logs = mirrored.train_on_batch(batch_x, batch_y);
+    trainer.reset_metrics();
+    trainer.train_step(batch_x, batch_y);
+  }
+  std::vector<Tensor> expected = single->get_weights();
+  std::vector<Tensor> actual = mirrored.get_weights();
+  ASSERT_EQ(actual.size(), expected.size());
+  for (size_t i = 0; i < expected.size(); ++i) {
+    EXPECT_LE(relative_difference(actual[i], expected[i]), 1e-5)
+        << replicas << " replicas, weight " << i;
+    // Training moved every weight far beyond the tolerance, so the comparison means something.
+    EXPECT_GT(relative_difference(initial[i], expected[i]), 1e-3) << "weight " << i;
+  }
+  // Every replica applied the same update.
+  for (int replica = 1; replica < replicas; ++replica) {
+    std::vector<Tensor> other = mirrored.replica(replica).get_weights();
+    for (size_t i = 0; i < actual.size(); ++i) {
+      EXPECT_TRUE(same_bits(other[i], actual[i])) << "replica " << replica << ", weight " << i;
+    }
+  }
+  // The logged loss is the global batch's mean loss.
+  EXPECT_NEAR(log_value(logs, "loss"), *trainer.result("loss"), 1e-5);
+  EXPECT_NEAR(log_value(logs, "accuracy"), *trainer.result("accuracy"), 1e-6);
+  EXPECT_EQ(mirrored.replica(0).optimizer().iterations(), kSteps);
+}
+
+TEST(MirroredStrategyTest, TwoReplicasMatchOneWithTheGlobalBatchSgd) {
+  expect_equivalent(2, 8, OptimizerKind::kSgd);
+}
+TEST(MirroredStrategyTest, FourReplicasMatchOneWithTheGlobalBatchSgd) {
+  expect_equivalent(4, 8, OptimizerKind::kSgd);
+}
+TEST(MirroredStrategyTest, TwoReplicasMatchOneWithTheGlobalBatchAdam) {
+  expect_equivalent(2, 8, OptimizerKind::kAdam);
+}
+TEST(MirroredStrategyTest, FourReplicasMatchOneWithTheGlobalBatchAdam) {
+  expect_equivalent(4, 8, OptimizerKind::kAdam);
+}
+
+TEST(MirroredStrategyTest, OneDeviceStrategyIsThePlainModelBitForBit) {
+  Tensor x = random_features(20 * 16, 3);
+  Tensor y = random_labels(20 * 16, 4);
+  OneDeviceStrategy strategy;
+  ReplicatedModel replicated(strategy, [] { return make_mlp(OptimizerKind::kAdam); });
+  replicated.build(x.shape(), y.shape());
+  std::unique_ptr<k::Model> single = make_mlp(OptimizerKind::kAdam);
+  single->trainer().prepare(x.shape(), y.shape());
+  single->set_weights(replicated.get_weights());
+  for (int64_t step = 0; step < 20; ++step) {
+    Tensor batch_x = x.slice_rows(step * 16, (step + 1) * 16);
+    Tensor batch_y = y.slice_rows(step * 16, (step + 1) * 16);
+    replicated.train_on_batch(batch_x, batch_y);
+    single->trainer().train_step(batch_x, batch_y);
+  }
+  std::vector<Tensor> expected = single->get_weights();
+  std::vector<Tensor> actual = replicated.get_weights();
+  for (size_t i = 0; i < expected.size(); ++i) EXPECT_TRUE(same_bits(actual[i], expected[i]));
+}
+
+TEST(MirroredStrategyTest, ReplicasStartFromReplicaZerosWeights) {
+  MirroredStrategy strategy(3);
+  ReplicatedModel mirrored(strategy, [] { return make_mlp(OptimizerKind::kSgd); });
+  mirrored.build(Shape{6, kFeatures}, Shape{6});
+  std::vector<Tensor> first = mirrored.get_weights();
+  for (int replica = 1; replica < 3; ++replica) {
+    std::vector<Tensor> other = mirrored.replica(replica).get_weights();
+    for (size_t i = 0; i < first.size(); ++i) EXPECT_TRUE(same_bits(other[i], first[i]));
+  }
+}
+
+TEST(MirroredStrategyTest, GlobalBatchMustSplitEvenly) {
+  MirroredStrategy strategy(4);
+  ReplicatedModel mirrored(strategy, [] { return make_mlp(OptimizerKind::kSgd); });
+  try {
+    mirrored.train_on_batch(random_features(10, 5), random_labels(10, 6));
+    FAIL() << "expected ValueError";
+  } catch (const ValueError& error) {
+    EXPECT_NE(std::string(error.what())
+                  .find("global batch of 10 samples does not split evenly "
+                        "across 4 replicas"),
+              std::string::npos)
+        << error.what();
+  }
+}
+
+TEST(MirroredStrategyTest, BatchNormalizationKeepsPerReplicaStatistics) {
+  // Keras's default BatchNormalization (synchronized=False) normalises each replica's local
+  // batch and moves each replica's moving mean toward its local batch mean.
+  const int replicas = 2;
+  const int64_t per_replica = 8;
+  Tensor x = random_features(replicas * per_replica, 9);
+  Tensor y = random_labels(replicas * per_replica, 10);
+  MirroredStrategy strategy(replicas);
+  ReplicatedModel mirrored(strategy, [] {
+    auto model = std::make_unique<k::Sequential>(k::Sequential({
+        k::layers::BatchNormalization(),
+        k::layers::Dense(kClasses),
+    }));
+    model->compile({.optimizer = k::optimizers::SGD(),
+                    .loss = k::losses::SparseCategoricalCrossentropy({.from_logits = true})});
+    return model;
+  });
+  mirrored.train_on_batch(x, y);
+  for (int replica = 0; replica < replicas; ++replica) {
+    // Weights: gamma, beta, moving_mean, moving_variance, kernel, bias.
+    Tensor moving_mean = mirrored.replica(replica).get_weights().at(2);
+    for (int64_t feature = 0; feature < kFeatures; ++feature) {
+      double mean = 0.0;
+      for (int64_t row = 0; row < per_replica; ++row) {
+        mean += x.data<float>()[(replica * per_replica + row) * kFeatures + feature];
+      }
+      mean /= per_replica;
+      // moving = 0.99 * 0 + 0.01 * local batch mean.
+      EXPECT_NEAR(moving_mean.data<float>()[feature], 0.01 * mean, 1e-6)
+          << "replica " << replica << ", feature " << feature;
+    }
+  }
+  // The trainable weights stay mirrored.
+  std::vector<Tensor> first = mirrored.replica(0).get_weights();
+  std::vector<Tensor> second = mirrored.replica(1).get_weights();
+  for (size_t i : {0, 1, 4, 5}) EXPECT_TRUE(same_bits(first[i], second[i])) << "weight " << i;
+}
+
+TEST(MirroredStrategyTest, AFailingReplicaFailsTheStepWithoutAHang) {
+  MirroredStrategy strategy(3);
+  const auto start = std::chrono::steady_clock::now();
+  try {
+    strategy.run([&](int replica) {
+      if (replica == 1) throw ValueError("replica 1 broke");
+      strategy.collective().barrier(replica);
+    });
+    FAIL() << "expected the replica's error";
+  } catch (const ValueError& error) {
+    EXPECT_STREQ(error.what(), "replica 1 broke");
+  }
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(10));
+}
+
+TEST(MirroredStrategyTest, DevicesAndScope) {
+  MirroredStrategy strategy(std::vector<Device>{Device("cpu:0"), Device("cpu:1")});
+  EXPECT_EQ(strategy.num_replicas_in_sync(), 2);
+  EXPECT_EQ(strategy.devices().at(1).to_string(), "cpu:1");
+  EXPECT_EQ(current_strategy(), nullptr);
+  {
+    StrategyScope scope = strategy.scope();
+    EXPECT_EQ(current_strategy(), &strategy);
+  }
+  EXPECT_EQ(current_strategy(), nullptr);
+  EXPECT_THROW(MirroredStrategy(std::vector<Device>{Device("cuda:0")}), ValueError);
+  EXPECT_THROW(MirroredStrategy(std::vector<Device>{Device("cpu:0"), Device("cpu:0")}), ValueError);
+  EXPECT_THROW(MirroredStrategy(0), ValueError);
+  EXPECT_EQ(OneDeviceStrategy().num_replicas_in_sync(), 1);
+}
+
+}  // namespace
+}  // namespace trainyard::distribute
