@@ -2,13 +2,13 @@
 // weights of one replica with batch N*B over the same samples; OneDeviceStrategy is the plain
 // model bit for bit; BatchNormalization keeps per-replica statistics, as Keras's default does.
 #include <gtest/gtest.h>
+#include <trainyard/distribute.h>
 #include <trainyard/keras.h>
 
 #include <algorithm>
 #include <cmath>
 
 #include "core/random.h"
-#include "distribute/replicated_model.h"
 #include "keras/trainer.h"
 
 namespace trainyard::distribute {
