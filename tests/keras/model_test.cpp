@@ -4,30 +4,14 @@
 #include <cmath>
 #include <sstream>
 
+#include "fit_test_support.h"
 #include "keras/trainer.h"
 
 namespace trainyard::keras {
 namespace {
 
-// A learnable problem: the class is the index of the largest of 4 features.
-struct Problem {
-  Tensor x, y;
-};
-
-Problem argmax_problem(int64_t rows, uint64_t seed) {
-  Problem p{Tensor::zeros(Shape{rows, 4}), Tensor::zeros(Shape{rows}, DType::kInt32)};
-  RandomGenerator generator(seed);
-  for (int64_t r = 0; r < rows; ++r) {
-    int best = 0;
-    for (int j = 0; j < 4; ++j) {
-      float v = static_cast<float>(generator.uniform());
-      p.x.data<float>()[r * 4 + j] = v;
-      if (v > p.x.data<float>()[r * 4 + best]) best = j;
-    }
-    p.y.data<int32_t>()[r] = best;
-  }
-  return p;
-}
+using testing::argmax_problem;
+using testing::Problem;
 
 Sequential small_classifier() {
   return Sequential({layers::Dense(16, {.activation = "tanh"}), layers::Dense(4)});

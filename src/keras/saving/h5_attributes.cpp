@@ -46,18 +46,25 @@ void H5File::set_int_attribute(const std::string& object_path, const std::string
   }
 }
 
-std::optional<std::string> H5File::string_attribute(const std::string& object_path,
-                                                    const std::string& name) const {
-  QuietErrors quiet;
+std::optional<H5Handle> H5File::find_attribute(const std::string& object_path,
+                                               const std::string& name) const {
   htri_t exists = H5Aexists_by_name(file_.get(), object_path.c_str(), name.c_str(), H5P_DEFAULT);
   if (exists < 0) {
     throw DataError("cannot look up attribute '" + name + "' of " + where(object_path) + " (" +
                     hdf5_reason() + ")");
   }
   if (exists == 0) return std::nullopt;
-  H5Handle attribute(
+  return H5Handle(
       H5Aopen_by_name(file_.get(), object_path.c_str(), name.c_str(), H5P_DEFAULT, H5P_DEFAULT),
       H5Aclose);
+}
+
+std::optional<std::string> H5File::string_attribute(const std::string& object_path,
+                                                    const std::string& name) const {
+  QuietErrors quiet;
+  std::optional<H5Handle> found = find_attribute(object_path, name);
+  if (!found) return std::nullopt;
+  const H5Handle& attribute = *found;
   H5Handle type(attribute.valid() ? H5Aget_type(attribute.get()) : -1, H5Tclose);
   H5Handle space(attribute.valid() ? H5Aget_space(attribute.get()) : -1, H5Sclose);
   if (!type.valid() || !space.valid() || H5Tget_class(type.get()) != H5T_STRING ||
@@ -78,15 +85,9 @@ std::optional<std::string> H5File::string_attribute(const std::string& object_pa
 std::optional<std::vector<std::string>> H5File::string_list_attribute(
     const std::string& object_path, const std::string& name) const {
   QuietErrors quiet;
-  htri_t exists = H5Aexists_by_name(file_.get(), object_path.c_str(), name.c_str(), H5P_DEFAULT);
-  if (exists < 0) {
-    throw DataError("cannot look up attribute '" + name + "' of " + where(object_path) + " (" +
-                    hdf5_reason() + ")");
-  }
-  if (exists == 0) return std::nullopt;
-  H5Handle attribute(
-      H5Aopen_by_name(file_.get(), object_path.c_str(), name.c_str(), H5P_DEFAULT, H5P_DEFAULT),
-      H5Aclose);
+  std::optional<H5Handle> found = find_attribute(object_path, name);
+  if (!found) return std::nullopt;
+  const H5Handle& attribute = *found;
   H5Handle type(attribute.valid() ? H5Aget_type(attribute.get()) : -1, H5Tclose);
   H5Handle space(attribute.valid() ? H5Aget_space(attribute.get()) : -1, H5Sclose);
   if (!type.valid() || !space.valid() || H5Sget_simple_extent_ndims(space.get()) > 1) {
@@ -125,15 +126,9 @@ std::optional<std::vector<std::string>> H5File::string_list_attribute(
 std::optional<int64_t> H5File::int_attribute(const std::string& object_path,
                                              const std::string& name) const {
   QuietErrors quiet;
-  htri_t exists = H5Aexists_by_name(file_.get(), object_path.c_str(), name.c_str(), H5P_DEFAULT);
-  if (exists < 0) {
-    throw DataError("cannot look up attribute '" + name + "' of " + where(object_path) + " (" +
-                    hdf5_reason() + ")");
-  }
-  if (exists == 0) return std::nullopt;
-  H5Handle attribute(
-      H5Aopen_by_name(file_.get(), object_path.c_str(), name.c_str(), H5P_DEFAULT, H5P_DEFAULT),
-      H5Aclose);
+  std::optional<H5Handle> found = find_attribute(object_path, name);
+  if (!found) return std::nullopt;
+  const H5Handle& attribute = *found;
   H5Handle type(attribute.valid() ? H5Aget_type(attribute.get()) : -1, H5Tclose);
   H5Handle space(attribute.valid() ? H5Aget_space(attribute.get()) : -1, H5Sclose);
   if (!type.valid() || !space.valid() || H5Tget_class(type.get()) != H5T_INTEGER ||

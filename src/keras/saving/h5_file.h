@@ -102,6 +102,9 @@ class H5File {
  private:
   H5File(std::string path, H5Handle file) : path_(std::move(path)), file_(std::move(file)) {}
   H5Handle open_object(const std::string& path, const char* what) const;
+  // The open attribute, nullopt when absent; DataError when HDF5 cannot tell.
+  std::optional<H5Handle> find_attribute(const std::string& object_path,
+                                         const std::string& name) const;
   std::string where(const std::string& object_path) const;
 
   std::string path_;
