@@ -1,20 +1,23 @@
 # Warnings, optimisation and sanitizer flags shared by every trainyard target.
 add_library(trainyard_compile_options INTERFACE)
+# Host C++ flags apply to .cpp files; nvcc gets its own (it passes host flags on with
+# -Xcompiler and rejects most of them directly).
 target_compile_options(trainyard_compile_options INTERFACE
-  -Wall -Wextra -Werror -Wno-error=deprecated-declarations
+  $<$<COMPILE_LANGUAGE:CXX>:-Wall -Wextra -Werror -Wno-error=deprecated-declarations>
   # Keyword-style options structs ({.epochs = 10}) leave the other fields at their defaults
   # on purpose.
-  -Wno-missing-field-initializers
+  $<$<COMPILE_LANGUAGE:CXX>:-Wno-missing-field-initializers>
   # sqrt/exp never report through errno in trainyard; without this GCC keeps a scalar
   # errno path that stops loops with std::sqrt from vectorising.
-  -fno-math-errno)
+  $<$<COMPILE_LANGUAGE:CXX>:-fno-math-errno>
+  $<$<COMPILE_LANGUAGE:CUDA>:--Werror=all-warnings -Xcompiler=-Wall,-Wextra,-Werror>)
 if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU" AND CMAKE_CXX_COMPILER_VERSION VERSION_LESS 13)
   # GCC 12 reports impossible overlaps in std::string concatenation at -O3 (a false
   # positive fixed in GCC 13, bug 105329); other compilers keep the warning.
-  target_compile_options(trainyard_compile_options INTERFACE -Wno-restrict)
+  target_compile_options(trainyard_compile_options INTERFACE $<$<COMPILE_LANGUAGE:CXX>:-Wno-restrict>)
 endif()
 if(TRAINYARD_NATIVE)
-  target_compile_options(trainyard_compile_options INTERFACE -march=native)
+  target_compile_options(trainyard_compile_options INTERFACE $<$<COMPILE_LANGUAGE:CXX>:-march=native>)
 endif()
 if(TRAINYARD_FUZZ)
   # Coverage instrumentation for libFuzzer in every library; the fuzz targets themselves link

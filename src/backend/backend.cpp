@@ -2,11 +2,71 @@
 // backend without fused kernels still runs every op.
 #include "backend/backend.h"
 
+#include <array>
+#include <cstring>
 #include <string>
 
 #include "core/error.h"
 
 namespace trainyard::backend {
+
+namespace {
+
+void require_same_bytes(const char* entry, const Tensor& a, const Tensor& b) {
+  if (a.nbytes() != b.nbytes()) {
+    throw ShapeError(std::string(entry) + ": " + a.to_string() + " and " + b.to_string() +
+                     " hold different byte counts");
+  }
+}
+
+std::array<BackendFactory, 2>& factories() {
+  static std::array<BackendFactory, 2> registered{};
+  return registered;
+}
+
+}  // namespace
+
+void Backend::copy_from_host(const Tensor& host_source, const Tensor& out) {
+  require_same_bytes("copy_from_host", host_source, out);
+  if (out.nbytes() > 0) std::memmove(out.raw_data(), host_source.raw_data(), out.nbytes());
+}
+
+void Backend::copy_to_host(const Tensor& source, const Tensor& host_out) {
+  require_same_bytes("copy_to_host", source, host_out);
+  if (source.nbytes() > 0) std::memmove(host_out.raw_data(), source.raw_data(), source.nbytes());
+}
+
+void register_backend_factory(DeviceType type, BackendFactory factory) {
+  factories()[static_cast<size_t>(type)] = factory;
+}
+
+Backend& backend_for(const Device& device) {
+  if (device.is_cpu()) return cpu_backend();
+  BackendFactory factory = factories()[static_cast<size_t>(device.type)];
+  if (factory == nullptr) {
+    throw ValueError("no backend for device " + device.to_string() +
+                     ": this program was built without trainyard's CUDA backend");
+  }
+  return factory(device.index);
+}
+
+Tensor to_device(const Tensor& tensor, const Device& device) {
+  if (!tensor.defined()) throw ValueError("to_device: the tensor is undefined");
+  const Device source = tensor.device();
+  if (source == device) return tensor;
+  Backend& target = backend_for(device);
+  Tensor moved = Tensor::zeros(tensor.shape(), tensor.dtype(), target.allocator());
+  if (source.is_cpu()) {
+    target.copy_from_host(tensor, moved);
+  } else if (device.is_cpu()) {
+    backend_for(source).copy_to_host(tensor, moved);
+  } else {
+    // Between two devices through the host: rare (model moves), so simple beats fast.
+    Tensor staged = to_device(tensor, cpu_device());
+    target.copy_from_host(staged, moved);
+  }
+  return moved;
+}
 
 void Backend::conv2d_bias_activation_forward(const Window2d& window, const Activation& activation,
                                              const Tensor& x, const Tensor& kernel,

@@ -62,6 +62,14 @@ class Backend {
 
   // ---- memory -------------------------------------------------------------------------
   virtual void fill(const Tensor& out, double value) = 0;
+  // Copies between host memory and this backend's device: out (on this device) = the bytes
+  // of host_source (a CPU tensor), and host_out = the bytes of source (on this device). Same
+  // byte count. copy_to_host returns once host_out holds the data. The defaults are memcpy,
+  // for backends whose memory is the host's.
+  virtual void copy_from_host(const Tensor& host_source, const Tensor& out);
+  virtual void copy_to_host(const Tensor& source, const Tensor& host_out);
+  // Returns once every entry called so far has finished (device backends queue their work).
+  virtual void synchronize() {}
   // out = source, or out += source when accumulate. Same element count and dtype.
   virtual void copy(const Tensor& source, const Tensor& out, bool accumulate) = 0;
 
@@ -242,7 +250,18 @@ class Backend {
 // compute_pool()). Lives for the whole process.
 Backend& cpu_backend();
 
-// The backend that owns `device`'s kernels. Throws ValueError when this build has none.
+// The backend that owns `device`'s kernels. Throws ValueError when this build has none, or
+// naming the device when it does not exist on this machine.
 Backend& backend_for(const Device& device);
+
+// A copy of `tensor` on `device` (the tensor itself, not a copy, when it is already there).
+Tensor to_device(const Tensor& tensor, const Device& device);
+
+// Device backends other than the CPU's live in their own library, linked only into programs
+// that use them (loading cuBLAS and cuDNN costs every process a tenth of a second); it
+// registers its factory here from a static initialiser. The factory returns the backend of
+// device index `index`, throwing ValueError for one that does not exist.
+using BackendFactory = Backend& (*)(int index);
+void register_backend_factory(DeviceType type, BackendFactory factory);
 
 }  // namespace trainyard::backend

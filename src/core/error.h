@@ -37,6 +37,12 @@ class DataError : public Error {
   using Error::Error;
 };
 
+// A device ran out of memory or another resource it needs; the message names the call.
+class ResourceError : public Error {
+ public:
+  using Error::Error;
+};
+
 // A broken internal invariant: a bug in trainyard, reported with file and line.
 class InternalError : public Error {
  public:

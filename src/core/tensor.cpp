@@ -79,6 +79,13 @@ void* Tensor::raw_data() const {
   return static_cast<char*>(storage_->data()) + byte_offset_;
 }
 
+void Tensor::require_host(const char* operation) const {
+  if (storage_ && !storage_->device().is_cpu()) {
+    throw ValueError(std::string(operation) + ": " + to_string() +
+                     " lives on a device; copy it to the CPU first (backend::to_device)");
+  }
+}
+
 void Tensor::throw_dtype_mismatch(DType requested) const {
   throw ShapeError("Tensor::data: tensor holds " + std::string(dtype_name(dtype_)) + " but " +
                    std::string(dtype_name(requested)) + " was requested");
@@ -108,6 +115,7 @@ Tensor Tensor::view(size_t byte_offset, const Shape& shape, DType dtype) const {
 }
 
 Tensor Tensor::clone() const {
+  require_host("Tensor::clone");
   Tensor copy = zeros(shape_, dtype_);
   copy.copy_from(*this);
   return copy;
@@ -118,10 +126,13 @@ void Tensor::copy_from(const Tensor& source) const {
     throw ShapeError("Tensor::copy_from: source " + source.to_string() +
                      " does not match destination " + to_string());
   }
+  require_host("Tensor::copy_from");
+  source.require_host("Tensor::copy_from");
   if (nbytes() > 0) std::memmove(raw_data(), source.raw_data(), nbytes());
 }
 
 void Tensor::fill(double value) const {
+  require_host("Tensor::fill");
   dispatch_numeric(dtype_, [&](auto zero) {
     using T = decltype(zero);
     T* out = static_cast<T*>(raw_data());
@@ -132,6 +143,7 @@ void Tensor::fill(double value) const {
 }
 
 Tensor Tensor::cast(DType dtype, double scale) const {
+  require_host("Tensor::cast");
   Tensor result = zeros(shape_, dtype);
   dispatch_numeric(dtype_, [&](auto source_zero) {
     using Source = decltype(source_zero);
@@ -157,6 +169,7 @@ double Tensor::item(int64_t flat_index) const {
     throw ShapeError("Tensor::item: index " + std::to_string(flat_index) +
                      " out of range for shape " + shape_.to_string());
   }
+  require_host("Tensor::item");
   double value = 0;
   dispatch_numeric(dtype_, [&](auto zero) {
     using T = decltype(zero);

@@ -59,6 +59,9 @@ class Tensor {
     return static_cast<T*>(raw_data());
   }
   void* raw_data() const;
+  // Throws ValueError naming `operation` unless the elements live in host memory: the
+  // element-wise helpers below read and write them directly.
+  void require_host(const char* operation) const;
 
   // A view of the same storage with another shape and the same element count.
   Tensor reshape(const Shape& shape) const;
@@ -67,6 +70,8 @@ class Tensor {
   // A view of `shape`/`dtype` starting `byte_offset` bytes into this tensor.
   Tensor view(size_t byte_offset, const Shape& shape, DType dtype) const;
 
+  // The helpers from here to item() need a CPU tensor (ValueError otherwise); move device
+  // tensors with backend::to_device first.
   // A deep copy with fresh storage.
   Tensor clone() const;
   // Copies the elements of `source` (same shape and dtype) into this tensor.
@@ -79,6 +84,7 @@ class Tensor {
 
   template <typename T>
   std::vector<T> to_vector() const {
+    require_host("Tensor::to_vector");
     const T* begin = data<T>();
     return std::vector<T>(begin, begin + num_elements());
   }

@@ -67,10 +67,4 @@ Backend& cpu_backend() {
   return backend;
 }
 
-Backend& backend_for(const Device& device) {
-  if (device.is_cpu()) return cpu_backend();
-  throw ValueError("no backend for device " + device.to_string() +
-                   " in this build of trainyard (built without CUDA)");
-}
-
 }  // namespace trainyard::backend
