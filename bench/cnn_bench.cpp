@@ -6,7 +6,7 @@
 //   -> Flatten -> Dense(128, relu) -> Dense(10) logits; Adam, sparse cross-entropy.
 //
 // Usage: cnn_bench --workload steps_b64|epoch_b64 [--epochs K] [--steps S] [--threads N]
-//                  [--seed S] [--data-dir DIR] [--profile [--cpu-clock]]
+//                  [--seed S] [--data-dir DIR] [--device D] [--profile [--cpu-clock]]
 // --profile runs the same train step through a backend that times every kernel call and prints
 // milliseconds per step for each (entry, shapes) on stderr instead of the JSON line. With
 // --cpu-clock it reads the calling thread's CPU time instead of the wall clock: with --threads 1
@@ -47,12 +47,13 @@ struct Arguments {
   bool profile = false;
   bool cpu_clock = false;
   std::string data_dir = "/usr/share/datasets/fashion-mnist";
+  std::string device = "cpu";
 };
 
 [[noreturn]] void usage(const std::string& message) {
   std::cerr << "cnn_bench: " << message
             << "\nusage: cnn_bench --workload steps_b64|epoch_b64 [--epochs K] [--steps S]"
-               " [--threads N] [--seed S] [--data-dir DIR] [--profile]\n";
+               " [--threads N] [--seed S] [--data-dir DIR] [--device D] [--profile]\n";
   std::exit(2);
 }
 
@@ -77,6 +78,8 @@ Arguments parse(int argc, char** argv) {
       arguments.seed = std::stoull(value());
     else if (flag == "--data-dir")
       arguments.data_dir = value();
+    else if (flag == "--device")
+      arguments.device = value();
     else if (flag == "--profile")
       arguments.profile = true;
     else if (flag == "--cpu-clock")
@@ -409,6 +412,7 @@ int main(int argc, char** argv) {
   }
 
   auto model = make_model();
+  model.to(trainyard::Device(arguments.device));
   model.compile(compile_options());
 
   // One fit() call per pass, as a user's epoch: shuffling, batching, the step and the metrics
@@ -433,6 +437,7 @@ int main(int argc, char** argv) {
       {"config", "threads=" + std::to_string(trainyard::num_threads()) + ", OpenBLAS " +
                      std::string(openblas_get_corename()) + " single-threaded calls"},
       {"workload", arguments.workload},
+      {"device", arguments.device},
       {"unit", "s/epoch"},
       {"test_accuracy", nullptr},
       {"versions", {{"trainyard", "0.1.0"}, {"openblas", openblas_get_config()}}},

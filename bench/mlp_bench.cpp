@@ -3,7 +3,7 @@
 // the same JSON lines (see bench/peers/README.md).
 //
 // Usage: mlp_bench --workload epoch_b32|epoch_b256|step_b1 [--epochs K] [--full]
-//                  [--threads N] [--steps S] [--seed S] [--data-dir DIR]
+//                  [--threads N] [--steps S] [--seed S] [--data-dir DIR] [--device D]
 #include <cblas.h>
 #include <trainyard/keras.h>
 
@@ -31,12 +31,13 @@ struct Arguments {
   int64_t steps = 2000;
   uint64_t seed = 1;
   std::string data_dir = "/usr/share/datasets/fashion-mnist";
+  std::string device = "cpu";
 };
 
 [[noreturn]] void usage(const std::string& message) {
   std::cerr << "mlp_bench: " << message
             << "\nusage: mlp_bench --workload epoch_b32|epoch_b256|step_b1 [--epochs K] [--full]"
-               " [--threads N] [--steps S] [--seed S] [--data-dir DIR]\n";
+               " [--threads N] [--steps S] [--seed S] [--data-dir DIR] [--device D]\n";
   std::exit(2);
 }
 
@@ -63,6 +64,8 @@ Arguments parse(int argc, char** argv) {
       arguments.seed = std::stoull(value());
     else if (flag == "--data-dir")
       arguments.data_dir = value();
+    else if (flag == "--device")
+      arguments.device = value();
     else
       usage("unknown option " + flag);
   }
@@ -105,6 +108,7 @@ int main(int argc, char** argv) {
       k::layers::Dense(128, {.activation = "relu"}),
       k::layers::Dense(10),
   });
+  model.to(trainyard::Device(arguments.device));
   model.compile({.optimizer = k::optimizers::Adam(),
                  .loss = k::losses::SparseCategoricalCrossentropy({.from_logits = true}),
                  .metrics = {"accuracy"}});
@@ -140,6 +144,7 @@ int main(int argc, char** argv) {
       {"config", "threads=" + std::to_string(trainyard::num_threads()) + ", OpenBLAS " +
                      std::string(openblas_get_corename()) + " single-threaded calls"},
       {"workload", arguments.workload},
+      {"device", arguments.device},
       {"value", value},
       {"unit", per_step ? "us/step" : "s/epoch"},
       {"test_accuracy", accuracy},

@@ -47,3 +47,11 @@ function(trainyard_add_library name)
     PUBLIC trainyard_compile_options ${ARG_DEPENDS}
     PRIVATE ${ARG_PRIVATE_DEPENDS})
 endfunction()
+
+# trainyard_link_cuda(<target>): gives a program the CUDA backend when the build has it, so
+# Device("cuda:N") works there; without CUDA it is a no-op and the program runs on the CPU.
+function(trainyard_link_cuda target)
+  if(TRAINYARD_CUDA)
+    target_link_libraries(${target} PRIVATE trainyard::backend_cuda)
+  endif()
+endfunction()

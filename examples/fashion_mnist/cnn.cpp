@@ -6,6 +6,7 @@
 // Expected: test accuracy of at least 0.90 after 3 epochs.
 //
 // Usage: fashion_mnist_cnn [--epochs N] [--data-dir DIR] [--checkpoint-dir DIR] [--seed S]
+// [--device cpu|cuda:N]
 //                          [--verbose 0|1|2]
 #include <trainyard/keras.h>
 
@@ -38,6 +39,7 @@ int main(int argc, char** argv) {
   int epochs = 3;
   int verbose = 2;
   uint64_t seed = 42;
+  std::string device = "cpu";
   std::string data_dir = "/usr/share/datasets/fashion-mnist";
   std::string checkpoint_dir = "fashion-mnist-cnn-checkpoints";
   for (int i = 1; i + 1 < argc; i += 2) {
@@ -52,6 +54,8 @@ int main(int argc, char** argv) {
       seed = std::strtoull(argv[i + 1], nullptr, 10);
     else if (flag == "--verbose")
       verbose = std::atoi(argv[i + 1]);
+    else if (flag == "--device")
+      device = argv[i + 1];
     else {
       std::cerr << "fashion_mnist_cnn: unknown option " << flag << "\n";
       return 2;
@@ -65,6 +69,7 @@ int main(int argc, char** argv) {
     auto test_images = data.test_images.cast(DType::kFloat32, 1.0 / 255);
 
     k::Functional model = build_model();
+    model.to(trainyard::Device(device));
     std::cout << model.summary() << "\n";
     model.compile({.optimizer = k::optimizers::Adam(),
                    .loss = k::losses::SparseCategoricalCrossentropy({.from_logits = true}),

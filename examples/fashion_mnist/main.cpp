@@ -2,7 +2,8 @@
 // Flatten -> Dense(128, relu) -> Dense(10) logits, Adam, sparse categorical cross-entropy,
 // batch 32, 10 epochs. Expected: test accuracy of about 0.88 (at least 0.875).
 //
-// Usage: fashion_mnist [--epochs N] [--data-dir DIR] [--seed S] [--verbose 0|1|2]
+// Usage: fashion_mnist [--epochs N] [--data-dir DIR] [--seed S] [--device cpu|cuda:N] [--verbose
+// 0|1|2]
 #include <trainyard/keras.h>
 
 #include <cstdlib>
@@ -17,6 +18,7 @@ int main(int argc, char** argv) {
   int epochs = 10;
   int verbose = 1;
   uint64_t seed = 42;
+  std::string device = "cpu";
   std::string data_dir = "/usr/share/datasets/fashion-mnist";
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string flag = argv[i];
@@ -28,6 +30,8 @@ int main(int argc, char** argv) {
       seed = std::strtoull(argv[i + 1], nullptr, 10);
     else if (flag == "--verbose")
       verbose = std::atoi(argv[i + 1]);
+    else if (flag == "--device")
+      device = argv[i + 1];
     else {
       std::cerr << "fashion_mnist: unknown option " << flag << "\n";
       return 2;
@@ -45,6 +49,7 @@ int main(int argc, char** argv) {
         k::layers::Dense(128, {.activation = "relu"}),
         k::layers::Dense(10),
     });
+    model.to(trainyard::Device(device));
     model.compile({.optimizer = k::optimizers::Adam(),
                    .loss = k::losses::SparseCategoricalCrossentropy({.from_logits = true}),
                    .metrics = {"accuracy"}});

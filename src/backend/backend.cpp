@@ -68,6 +68,24 @@ Tensor to_device(const Tensor& tensor, const Device& device) {
   return moved;
 }
 
+void copy_into(const Tensor& source, const Tensor& destination) {
+  if (source.num_elements() != destination.num_elements() ||
+      source.dtype() != destination.dtype()) {
+    throw ShapeError("copy_into: " + source.to_string() + " does not fit " +
+                     destination.to_string());
+  }
+  const Device from = source.device(), to = destination.device();
+  if (from == to) {
+    backend_for(to).copy(source, destination, false);
+  } else if (from.is_cpu()) {
+    backend_for(to).copy_from_host(source, destination);
+  } else if (to.is_cpu()) {
+    backend_for(from).copy_to_host(source, destination);
+  } else {
+    backend_for(to).copy_from_host(to_device(source, cpu_device()), destination);
+  }
+}
+
 void Backend::conv2d_bias_activation_forward(const Window2d& window, const Activation& activation,
                                              const Tensor& x, const Tensor& kernel,
                                              const Tensor& bias, const Tensor& y) {

@@ -256,6 +256,9 @@ Backend& backend_for(const Device& device);
 
 // A copy of `tensor` on `device` (the tensor itself, not a copy, when it is already there).
 Tensor to_device(const Tensor& tensor, const Device& device);
+// destination = source, wherever each lives. Same element count and dtype
+// (ShapeError otherwise). Returns once the destination holds the data when it is on the host.
+void copy_into(const Tensor& source, const Tensor& destination);
 
 // Device backends other than the CPU's live in their own library, linked only into programs
 // that use them (loading cuBLAS and cuDNN costs every process a tenth of a second); it

@@ -175,6 +175,11 @@ void StepPlan::allocate(const Graph& graph, const PlanRequest& request) {
     const Node& node = graph.node(id);
     size_t index = static_cast<size_t>(id);
     if (node.kind == NodeKind::kVariable) {
+      // A variable made on the host (moving statistics, loss weights) moves to the device the
+      // plan runs on once, here, and stays there for every later step and plan.
+      if (node.variable->value.device() != backend_.device()) {
+        node.variable->value = backend::to_device(node.variable->value, backend_.device());
+      }
       values_[index] = node.variable->value;
       gradients_[index] = node.variable->gradient;
     } else {
@@ -219,6 +224,11 @@ void StepPlan::bind_input(NodeId input, const Tensor& value) {
     throw ShapeError("StepPlan::bind_input: input '" + names_[static_cast<size_t>(input)] +
                      "' expects " + slot.shape().to_string() + " " +
                      std::string(dtype_name(slot.dtype())) + ", got " + value.to_string());
+  }
+  if (value.device() != backend_.device()) {
+    throw ValueError("StepPlan::bind_input: input '" + names_[static_cast<size_t>(input)] +
+                     "' is on " + value.device().to_string() + " but the step runs on " +
+                     backend_.device().to_string());
   }
   slot.alias(value);
 }

@@ -43,6 +43,7 @@ Model::Model(Model&& other) noexcept
     : name_(std::move(other.name_)),
       built_(other.built_),
       input_shapes_(std::move(other.input_shapes_)),
+      device_(other.device_),
       trainer_(std::move(other.trainer_)) {
   if (trainer_) trainer_->rebind(*this);
 }
@@ -51,6 +52,7 @@ Model& Model::operator=(Model&& other) noexcept {
   name_ = std::move(other.name_);
   built_ = other.built_;
   input_shapes_ = std::move(other.input_shapes_);
+  device_ = other.device_;
   trainer_ = std::move(other.trainer_);
   if (trainer_) trainer_->rebind(*this);
   return *this;
@@ -99,8 +101,21 @@ Shape Model::compute_output_shape(const Shape& input_shape) const {
   return compute_output_shapes({input_shape}).at(0);
 }
 
+void Model::to(const Device& device) {
+  if (device == device_) return;
+  if (trainer_) {
+    throw ValueError("model '" + name_ + "' is compiled for " + device_.to_string() + "; call to(" +
+                     device.to_string() + ") before compile()");
+  }
+  backend::backend_for(device);  // fails now, naming the device, if it cannot be used
+  for (const auto& variable : weights()) {
+    variable->value = backend::to_device(variable->value, device);
+  }
+  device_ = device;
+}
+
 void Model::compile(const CompileOptions& options) {
-  trainer_ = std::make_unique<Trainer>(*this, options, backend::cpu_backend());
+  trainer_ = std::make_unique<Trainer>(*this, options, backend::backend_for(device_));
 }
 
 Trainer& Model::trainer() const {
@@ -212,7 +227,11 @@ History Model::fit(const data::Dataset& dataset, const FitOptions& options) {
 
 std::vector<Tensor> Model::get_weights() const {
   std::vector<Tensor> values;
-  for (const auto& variable : weights()) values.push_back(variable->value.clone());
+  for (const auto& variable : weights()) {
+    const Tensor& value = variable->value;
+    values.push_back(value.device().is_cpu() ? value.clone()
+                                             : backend::to_device(value, cpu_device()));
+  }
   return values;
 }
 
@@ -230,7 +249,7 @@ void Model::set_weights(const std::vector<Tensor>& values) {
                        std::string(dtype_name(value.dtype())) + ", got " + values[i].to_string());
     }
   }
-  for (size_t i = 0; i < values.size(); ++i) variables[i]->value.copy_from(values[i]);
+  for (size_t i = 0; i < values.size(); ++i) backend::copy_into(values[i], variables[i]->value);
 }
 
 Logs Model::evaluate(const Tensors& x_arrays, const Tensors& y_arrays,
@@ -360,7 +379,7 @@ void Model::prepare_prediction(const std::vector<Shape>& x_shapes) {
   if (!trainer_) {
     // Keras predicts with uncompiled models too.
     CompileOptions inference{.optimizer = "sgd", .loss = nn::LossFunction("mse")};
-    trainer_ = std::make_unique<Trainer>(*this, inference, backend::cpu_backend());
+    trainer_ = std::make_unique<Trainer>(*this, inference, backend::backend_for(device_));
   }
   trainer_->prepare_inputs(x_shapes);
 }

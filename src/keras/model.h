@@ -62,6 +62,13 @@ class Model {
   // The output shape for one input. REQUIRES: one input and one output (ValueError otherwise).
   Shape compute_output_shape(const Shape& input_shape) const;
 
+  // Places the model on `device` ("cuda:0"): its weights move there now (or when it is built)
+  // and training, evaluation and prediction run there; arrays given to fit/evaluate/predict
+  // stay on the host and travel a batch at a time. Throws ValueError for a device this program
+  // has no backend for, or after compile() (compile on the device you mean to use).
+  void to(const Device& device);
+  const Device& device() const { return device_; }
+
   // Configures training. Throws ValueError for an unknown loss, metric or optimizer name, a missing
   // loss, or per-output options that do not match the outputs.
   void compile(const CompileOptions& options);
@@ -163,6 +170,7 @@ class Model {
   std::string name_;
   bool built_ = false;
   std::vector<Shape> input_shapes_;
+  Device device_;
   std::unique_ptr<Trainer> trainer_;
 };
 

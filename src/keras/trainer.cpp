@@ -20,6 +20,12 @@ struct Trainer::CompiledStep {
   graph::NodeId loss = -1;                 // the total: weighted losses plus penalties
   std::vector<graph::NodeId> output_loss;  // each output's unweighted loss
   graph::NodeId sample_weight = -1;        // [batch], weighted steps only
+  // On a device backend: buffers there that each step's host batch is copied into, made
+  // once per plan so a steady state allocates nothing. Empty on the CPU.
+  std::vector<Tensor> staged_x;
+  std::vector<Tensor> staged_y;
+  Tensor staged_weight;
+  std::vector<Tensor> bound_y;  // the targets the metrics read: staged or as given
 };
 
 Trainer::Trainer(Model& model, const CompileOptions& options, backend::Backend& backend)
@@ -109,7 +115,7 @@ void Trainer::pack_variables() {
     auto& variable = *variables[i];
     size_t byte_offset = static_cast<size_t>(offsets[i]) * element;
     Tensor packed = parameters_.view(byte_offset, variable.value.shape(), dtype);
-    backend_.copy(variable.value, packed, false);
+    backend::copy_into(variable.value, packed);  // from the host on a device backend
     variable.value = packed;
     variable.gradient = gradients_.view(byte_offset, variable.value.shape(), dtype);
   }
@@ -162,6 +168,15 @@ Trainer::CompiledStep& Trainer::compiled_step(StepMode mode, int64_t batch, bool
     }
   }
   step->plan = std::make_unique<graph::StepPlan>(step->graph, request, backend_);
+  // Undefined buffers on the CPU: steps bind the given tensors directly.
+  const bool device_backend = !backend_.device().is_cpu();
+  auto buffer_for = [&](const Shape& shape) {
+    return device_backend ? Tensor::zeros(shape, dtype, backend_.allocator()) : Tensor();
+  };
+  for (graph::NodeId id : step->x) step->staged_x.push_back(buffer_for(step->graph.spec(id).shape));
+  for (graph::NodeId id : step->y) step->staged_y.push_back(buffer_for(step->graph.spec(id).shape));
+  if (step->sample_weight >= 0) step->staged_weight = buffer_for(Shape{batch});
+  step->bound_y.resize(step->y.size());
   return *steps_.emplace(key, std::move(step)).first->second;
 }
 
@@ -169,12 +184,30 @@ void Trainer::bind_step(CompiledStep& step, std::span<const Tensor> x, std::span
                         const Tensor& sample_weight) {
   TY_CHECK(x.size() == step.x.size() && y.size() == step.y.size(),
            "a step needs one tensor per model input and output");
-  for (size_t i = 0; i < x.size(); ++i) step.plan->bind_input(step.x[i], x[i]);
-  for (size_t i = 0; i < y.size(); ++i) step.plan->bind_input(step.y[i], y[i]);
-  if (step.sample_weight >= 0) step.plan->bind_input(step.sample_weight, sample_weight);
+  for (size_t i = 0; i < x.size(); ++i) {
+    step.plan->bind_input(step.x[i], staged(x[i], step.staged_x[i]));
+  }
+  for (size_t i = 0; i < y.size(); ++i) {
+    step.bound_y[i] = staged(y[i], step.staged_y[i]);
+    step.plan->bind_input(step.y[i], step.bound_y[i]);
+  }
+  if (step.sample_weight >= 0) {
+    step.plan->bind_input(step.sample_weight, staged(sample_weight, step.staged_weight));
+  }
 }
 
-void Trainer::update_metrics(const CompiledStep& step, std::span<const Tensor> y, int64_t batch) {
+const Tensor& Trainer::staged(const Tensor& given, const Tensor& buffer) const {
+  // Tensors already on the backend's device (a dataset moved there) are used as they are.
+  if (!buffer.defined() || given.device() == backend_.device()) return given;
+  if (given.shape() != buffer.shape() || given.dtype() != buffer.dtype()) {
+    throw ShapeError("step input " + given.to_string() + " does not match the compiled " +
+                     buffer.to_string());
+  }
+  backend::copy_into(given, buffer);
+  return buffer;
+}
+
+void Trainer::update_metrics(const CompiledStep& step, int64_t batch) {
   const auto rows = static_cast<double>(batch);
   loss_tracker_->update(backend_, step.plan->value(step.loss), rows);
   for (size_t i = 0; i < outputs_.size(); ++i) {
@@ -183,7 +216,9 @@ void Trainer::update_metrics(const CompiledStep& step, std::span<const Tensor> y
     if (output.loss_tracker) {
       output.loss_tracker->update(backend_, step.plan->value(step.output_loss[i]), rows);
     }
-    for (nn::Metric& metric : output.metrics) metric.update(backend_, prediction, y[i]);
+    for (nn::Metric& metric : output.metrics) {
+      metric.update(backend_, prediction, step.bound_y[i]);
+    }
   }
 }
 
@@ -206,7 +241,7 @@ void Trainer::train_step(std::span<const Tensor> x, std::span<const Tensor> y,
   step.plan->backward(info);
   if (gradient_hook_) gradient_hook_->on_gradients(gradients_);
   optimizer_->apply(backend_, parameters_, gradients_);
-  update_metrics(step, y, batch);
+  update_metrics(step, batch);
 }
 
 void Trainer::test_step(const Tensor& x, const Tensor& y) {
@@ -224,7 +259,7 @@ void Trainer::test_step(std::span<const Tensor> x, std::span<const Tensor> y,
   CompiledStep& step = compiled_step(StepMode::kTest, batch, sample_weight.defined());
   bind_step(step, x, y, sample_weight);
   step.plan->forward({.training = false});
-  update_metrics(step, y, batch);
+  update_metrics(step, batch);
 }
 
 void Trainer::predict_step(std::span<const Tensor> x, std::span<const Tensor> outputs) {
@@ -233,7 +268,7 @@ void Trainer::predict_step(std::span<const Tensor> x, std::span<const Tensor> ou
   bind_step(step, x, {}, kNoWeights);
   step.plan->forward({.training = false});
   for (size_t i = 0; i < outputs.size(); ++i) {
-    backend_.copy(step.plan->value(step.predictions[i]), outputs[i], false);
+    backend::copy_into(step.plan->value(step.predictions[i]), outputs[i]);
   }
 }
 

@@ -57,8 +57,9 @@ class Trainer {
   void build_optimizer();
 
   // REQUIRES: prepare(); float32 tensors, one per input (x) and output (y), all with the same
-  // dim 0. A defined `sample_weight` (float32 [batch]) weighs every output's per-sample losses;
-  // weighted and unweighted steps compile separate plans.
+  // dim 0, on the host or on the backend's device (host tensors are copied there). A defined
+  // `sample_weight` (float32 [batch]) weighs every output's per-sample losses; weighted and
+  // unweighted steps compile separate plans.
   void train_step(std::span<const Tensor> x, std::span<const Tensor> y,
                   const Tensor& sample_weight);
   void train_step(std::span<const Tensor> x, std::span<const Tensor> y);
@@ -105,7 +106,10 @@ class Trainer {
   void pack_variables();
   void bind_step(CompiledStep& step, std::span<const Tensor> x, std::span<const Tensor> y,
                  const Tensor& sample_weight);
-  void update_metrics(const CompiledStep& step, std::span<const Tensor> y, int64_t batch);
+  void update_metrics(const CompiledStep& step, int64_t batch);
+  // `given` itself when it is on the backend's device or `buffer` is undefined (CPU), else
+  // `buffer` holding a copy of it.
+  const Tensor& staged(const Tensor& given, const Tensor& buffer) const;
 
   Model* model_;
   backend::Backend& backend_;

@@ -28,44 +28,54 @@ backend::Metric resolve_metric(const std::string& name, const Shape& prediction,
                    "mae/mean_absolute_error)");
 }
 
-Tensor make_state(backend::Backend& backend) {
-  return Tensor::zeros(Shape{2}, DType::kFloat64, backend.allocator());
+}  // namespace
+
+RunningMean::RunningMean(backend::Backend& backend)
+    : backend_(&backend), state_(Tensor::zeros(Shape{2}, DType::kFloat64, backend.allocator())) {
+  if (!backend.device().is_cpu()) host_state_ = Tensor::zeros(Shape{2}, DType::kFloat64);
 }
 
-double state_result(const Tensor& state) {
-  const double* values = state.data<double>();
+void RunningMean::reset() {
+  backend_->fill(state_, 0);
+}
+
+double RunningMean::result() const {
+  const Tensor* host = &state_;
+  if (host_state_.defined()) {
+    backend_->copy_to_host(state_, host_state_);
+    host = &host_state_;
+  }
+  const double* values = host->data<double>();
   return values[1] == 0 ? 0.0 : values[0] / values[1];
 }
-
-}  // namespace
 
 Metric::Metric(std::string name, const Shape& prediction_shape, const Shape& target_shape,
                backend::Backend& backend)
     : name_(std::move(name)),
       kernel_(resolve_metric(name_, prediction_shape, target_shape)),
-      state_(make_state(backend)) {}
+      state_(backend) {}
 
 void Metric::reset() {
-  state_.fill(0);
+  state_.reset();
 }
 
 void Metric::update(backend::Backend& backend, const Tensor& y_pred, const Tensor& y_true) {
-  backend.metric_update(kernel_, y_pred, y_true, state_);
+  backend.metric_update(kernel_, y_pred, y_true, state_.state());
 }
 
 double Metric::result() const {
-  return state_result(state_);
+  return state_.result();
 }
 
-MeanTracker::MeanTracker(backend::Backend& backend) : state_(make_state(backend)) {}
+MeanTracker::MeanTracker(backend::Backend& backend) : state_(backend) {}
 void MeanTracker::reset() {
-  state_.fill(0);
+  state_.reset();
 }
 void MeanTracker::update(backend::Backend& backend, const Tensor& value, double weight) {
-  backend.mean_update(value, weight, state_);
+  backend.mean_update(value, weight, state_.state());
 }
 double MeanTracker::result() const {
-  return state_result(state_);
+  return state_.result();
 }
 
 }  // namespace trainyard::nn

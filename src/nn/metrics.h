@@ -9,6 +9,21 @@
 
 namespace trainyard::nn {
 
+// A float64 [total, count] pair on a backend's device, read back through a host mirror when
+// that device is not the CPU, so result() works wherever the state lives.
+class RunningMean {
+ public:
+  explicit RunningMean(backend::Backend& backend);
+  const Tensor& state() const { return state_; }
+  void reset();
+  double result() const;
+
+ private:
+  backend::Backend* backend_;
+  Tensor state_;
+  Tensor host_state_;  // defined only for a device state
+};
+
 class Metric {
  public:
   // `name` as the user typed it; resolved once shapes are known. Throws ValueError for an
@@ -26,7 +41,7 @@ class Metric {
  private:
   std::string name_;
   backend::Metric kernel_;
-  Tensor state_;  // float64 [2]: total, count
+  RunningMean state_;
 };
 
 // The running mean of a scalar (the logged loss), each value weighted (by batch size).
@@ -38,7 +53,7 @@ class MeanTracker {
   double result() const;
 
  private:
-  Tensor state_;
+  RunningMean state_;
 };
 
 }  // namespace trainyard::nn

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <limits>
 
+#include "backend/backend.h"
 #include "core/error.h"
 #include "keras/saving/h5_errors.h"
 
@@ -158,9 +159,11 @@ void H5File::write_dataset(const std::string& dataset_path, const Tensor& value)
                                   links.get(), H5P_DEFAULT, H5P_DEFAULT),
                        H5Dclose);
   }
+  // Weights on a GPU are written from a host copy.
+  const Tensor host = value.num_elements() == 0 ? value : backend::to_device(value, cpu_device());
   bool written = dataset.valid() && (value.num_elements() == 0 ||
                                      H5Dwrite(dataset.get(), types->memory, H5S_ALL, H5S_ALL,
-                                              H5P_DEFAULT, value.raw_data()) >= 0);
+                                              H5P_DEFAULT, host.raw_data()) >= 0);
   if (!written) {
     throw IOError("cannot write dataset " + where(dataset_path) + " (" + hdf5_reason() + ")");
   }
@@ -331,6 +334,7 @@ void H5File::read_dataset(const std::string& dataset_path, const Tensor& destina
     }
   }
   if (destination.num_elements() == 0) return;
+  destination.require_host("H5File::read_dataset");
   if (H5Dread(dataset.get(), types->memory, H5S_ALL, H5S_ALL, H5P_DEFAULT, destination.raw_data()) <
       0) {
     throw DataError("cannot read dataset " + where(dataset_path) + " (" + hdf5_reason() + ")");

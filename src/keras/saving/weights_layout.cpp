@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <map>
 
+#include "backend/backend.h"
 #include "core/error.h"
 #include "keras/model.h"
 #include "nn/naming.h"
@@ -61,7 +62,8 @@ std::vector<WeightGroup> layer_groups(const Model& model) {
     for (const graph::VariablePtr& variable : layer->weights()) {
       group.entries.push_back(
           {variable->path, variable->value,
-           [variable](const Tensor& loaded) { variable->value.copy_from(loaded); }, nullptr});
+           [variable](const Tensor& loaded) { backend::copy_into(loaded, variable->value); },
+           nullptr});
     }
     groups.push_back(std::move(group));
   }
@@ -112,7 +114,7 @@ WeightGroup optimizer_group(const Model& model) {
         size_t offset = static_cast<size_t>(segments[v].offset) * dtype_size(slot.dtype());
         Tensor view = slot.view(offset, value.shape(), slot.dtype());
         group.entries.push_back({slot_name + " of " + variables[v]->path, view,
-                                 [view](const Tensor& loaded) { view.copy_from(loaded); },
+                                 [view](const Tensor& loaded) { backend::copy_into(loaded, view); },
                                  nullptr});
       }
     }

@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# trainyard's checks on a machine with an NVIDIA GPU (driver, CUDA 13, cuDNN 9): the CUDA
+# backend's tests, the Fashion-MNIST MLP and CNN trained on the GPU (test accuracies), the
+# MLP benchmark beside PyTorch on the same GPU, and compute-sanitizer memcheck on short
+# training runs; then a short table. With .gpu-bundle/bundle.tar.xz (made by
+# scripts/gpu-bundle) it runs those prebuilt programs; without one it builds with CMake here,
+# which needs the libraries scripts/setup installs. Full logs go to $OUT (or gpu-check-logs/).
+# Usage: scripts/gpu-check.sh [MLP_EPOCHS]
+set -uo pipefail
+cd "$(dirname "$0")/.."
+mlp_epochs="${1:-5}"
+logs="${OUT:-gpu-check-logs}"
+mkdir -p "$logs"
+work=$(mktemp -d)
+if [ -f .gpu-bundle/bundle.tar.xz ]; then
+  tar -C "$work" -xJf .gpu-bundle/bundle.tar.xz
+  bin="$work/bin" data="$work/data" peers="$work/peers"
+  export LD_LIBRARY_PATH="$work/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+else
+  cmake -S . -B build/gpu -G Ninja -DCMAKE_BUILD_TYPE=Release >"$logs/build.log" 2>&1 &&
+    cmake --build build/gpu --target cuda_backend_test fashion_mnist fashion_mnist_cnn \
+      mlp_bench cnn_bench >>"$logs/build.log" 2>&1 || { tail -30 "$logs/build.log"; exit 1; }
+  mkdir -p "$work/bin"
+  for program in tests/backend/cuda/cuda_backend_test examples/fashion_mnist \
+    examples/fashion_mnist_cnn bench/mlp_bench bench/cnn_bench; do
+    ln -s "$PWD/build/gpu/$program" "$work/bin/"
+  done
+  bin="$work/bin" data=/usr/share/datasets/fashion-mnist peers=bench/peers
+fi
+# cuBLAS, cuDNN and NCCL may live in the toolkit or inside the Python environment's
+# nvidia/* packages.
+extra=$(python3 -c "import glob, os, site
+for s in site.getsitepackages():
+    for d in sorted(glob.glob(os.path.join(s, 'nvidia', '*', 'lib'))): print(d)" 2>/dev/null |
+  paste -sd:)
+export LD_LIBRARY_PATH="$LD_LIBRARY_PATH:/usr/local/cuda/lib64${extra:+:$extra}"
+export TRAINYARD_FASHION_MNIST="$data"
+
+table=()
+# check NAME TIMEOUT COMMAND...: runs it, keeps its log, adds a row: status, seconds, figure.
+check() {
+  local name=$1 limit=$2
+  shift 2
+  local start=$SECONDS
+  timeout "$limit" "$@" >"$logs/$name.log" 2>&1
+  local status=$?
+  local figure
+  figure=$(figure_of "$name")
+  table+=("$(printf '%-22s %-6s %5ss  %s' "$name" "$([ $status -eq 0 ] && echo ok || echo "rc=$status")" \
+    $((SECONDS - start)) "$figure")")
+  printf '%s\n' "${table[-1]}"
+}
+figure_of() {
+  local log="$logs/$1.log"
+  case "$1" in
+    cuda-tests) grep -E "^\[  (PASSED|FAILED|SKIPPED) \]" "$log" | grep -v "\]  *[A-Z]" | paste -sd' ' ;;
+    memcheck-*) grep -E "ERROR SUMMARY" "$log" | tail -1 ;;
+    mlp-accuracy|cnn-accuracy) grep -E "Test accuracy" "$log" | tail -1 ;;
+    bench-*) tail -1 "$log" | cut -c1-160 ;;
+  esac
+}
+
+nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | tee "$logs/gpu.txt"
+check cuda-tests 240 "$bin/cuda_backend_test" --gtest_color=no
+check mlp-accuracy 240 "$bin/fashion_mnist" --device cuda:0 --epochs "$mlp_epochs" --verbose 2 \
+  --data-dir "$data"
+check cnn-accuracy 240 "$bin/fashion_mnist_cnn" --device cuda:0 --verbose 2 --data-dir "$data" \
+  --checkpoint-dir "$work/checkpoints"
+check bench-mlp-trainyard 120 "$bin/mlp_bench" --workload epoch_b32 --epochs 3 --device cuda:0
+check bench-mlp-torch 120 python3 "$peers/torch_mlp_gpu.py" --workload epoch_b32 \
+  --data-dir "$data" --epochs 3
+check memcheck-mlp 150 compute-sanitizer --tool memcheck --error-exitcode 9 "$bin/mlp_bench" \
+  --workload step_b1 --steps 50 --epochs 2 --device cuda:0
+check memcheck-cnn 150 compute-sanitizer --tool memcheck --error-exitcode 9 "$bin/cnn_bench" \
+  --workload steps_b64 --steps 5 --epochs 2 --device cuda:0
+echo
+echo "== gpu-check: $(cat "$logs/gpu.txt")"
+printf '%s\n' "${table[@]}"
+grep -E "^\[  FAILED  \]" "$logs/cuda-tests.log" | head -20
