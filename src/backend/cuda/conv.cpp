@@ -125,8 +125,11 @@ void describe(const char* entry, CudnnCache& cache, const ConvProblem& p, bool t
   }
 }
 
-bool tensor_op(cudnnMathType_t math) {
-  return math == CUDNN_TENSOR_OP_MATH || math == CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION;
+// Whether a candidate's math is allowed: with TF32 off, FMA only; with it on, also tensor
+// cores, but never ALLOW_CONVERSION, which may round float32 data to half precision.
+bool math_allowed(cudnnMathType_t math, bool tf32) {
+  if (math == CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION) return false;
+  return tf32 || math != CUDNN_TENSOR_OP_MATH;
 }
 
 // The workspace `algorithm` needs for `direction` with the descriptors as they are, or false
@@ -163,7 +166,7 @@ bool pick(CudaBackend& gpu, ConvDirection direction, const std::vector<Perf>& ca
   for (int i = 0; i < returned; ++i) {
     const Perf& perf = candidates[static_cast<size_t>(i)];
     if (perf.status != CUDNN_STATUS_SUCCESS) continue;
-    if (!tf32 && tensor_op(perf.mathType)) continue;
+    if (!math_allowed(perf.mathType, tf32)) continue;
     const cudnnMathType_t math = tf32 ? perf.mathType : CUDNN_FMA_MATH;
     TY_CUDA_CHECK(cudnnSetConvolutionMathType(cache.conv_desc, math));
     size_t bytes = 0;
