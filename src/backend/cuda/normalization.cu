@@ -130,8 +130,9 @@ __global__ void combine_partials_kernel(const double* partial, int64_t chunks, i
   for (int64_t index = global_thread_index(); index < count; index += grid_stride()) {
     const int64_t k = index / columns, c = index % columns;
     double total = 0.0;
-    for (int64_t chunk = 0; chunk < chunks; ++chunk)
+    for (int64_t chunk = 0; chunk < chunks; ++chunk) {
       total += partial[(chunk * K + k) * columns + c];
+    }
     sums[index] = total;
   }
 }
