@@ -389,10 +389,7 @@ void profile(const Arguments& arguments, const Tensor& images, const Tensor& lab
   timing.print(std::cerr, arguments.steps);
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-  Arguments arguments = parse(argc, argv);
+int run(const Arguments& arguments) {
   if (arguments.threads > 0) trainyard::set_num_threads(arguments.threads);
   k::utils::set_random_seed(arguments.seed);
 
@@ -459,4 +456,16 @@ int main(int argc, char** argv) {
   }
   std::cout << line.dump() << std::endl;
   return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Arguments arguments = parse(argc, argv);
+  try {
+    return run(arguments);
+  } catch (const trainyard::Error& error) {
+    std::cerr << "cnn_bench: " << error.what() << "\n";
+    return 1;
+  }
 }

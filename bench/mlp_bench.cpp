@@ -85,10 +85,7 @@ double median(std::vector<double> values) {
   return n % 2 == 1 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-  Arguments arguments = parse(argc, argv);
+int run(const Arguments& arguments) {
   if (arguments.threads > 0) trainyard::set_num_threads(arguments.threads);
   k::utils::set_random_seed(arguments.seed);
 
@@ -152,4 +149,16 @@ int main(int argc, char** argv) {
   };
   std::cout << line.dump() << std::endl;
   return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Arguments arguments = parse(argc, argv);
+  try {
+    return run(arguments);
+  } catch (const trainyard::Error& error) {
+    std::cerr << "mlp_bench: " << error.what() << "\n";
+    return 1;
+  }
 }
