@@ -5,7 +5,7 @@
 //   Conv2D(32, 3, relu) -> MaxPooling2D(2) -> Conv2D(64, 3, relu) -> MaxPooling2D(2)
 //   -> Flatten -> Dense(128, relu) -> Dense(10) logits; Adam, sparse cross-entropy.
 //
-// Usage: cnn_bench --workload steps_b64|epoch_b64 [--epochs K] [--steps S] [--threads N]
+// Usage: cnn_bench --workload steps_b64|epoch_b64|epoch_b256 [--epochs K] [--steps S] [--threads N]
 //                  [--seed S] [--data-dir DIR] [--device D] [--profile [--cpu-clock]]
 // --profile runs the same train step through a backend that times every kernel call and prints
 // milliseconds per step for each (entry, shapes) on stderr instead of the JSON line. With
@@ -51,9 +51,10 @@ struct Arguments {
 };
 
 [[noreturn]] void usage(const std::string& message) {
-  std::cerr << "cnn_bench: " << message
-            << "\nusage: cnn_bench --workload steps_b64|epoch_b64 [--epochs K] [--steps S]"
-               " [--threads N] [--seed S] [--data-dir DIR] [--device D] [--profile]\n";
+  std::cerr
+      << "cnn_bench: " << message
+      << "\nusage: cnn_bench --workload steps_b64|epoch_b64|epoch_b256 [--epochs K] [--steps S]"
+         " [--threads N] [--seed S] [--data-dir DIR] [--device D] [--profile]\n";
   std::exit(2);
 }
 
@@ -87,8 +88,9 @@ Arguments parse(int argc, char** argv) {
     else
       usage("unknown option " + flag);
   }
-  if (arguments.workload != "steps_b64" && arguments.workload != "epoch_b64") {
-    usage("--workload must be steps_b64 or epoch_b64");
+  if (arguments.workload != "steps_b64" && arguments.workload != "epoch_b64" &&
+      arguments.workload != "epoch_b256") {
+    usage("--workload must be steps_b64, epoch_b64 or epoch_b256");
   }
   bool steps = arguments.workload == "steps_b64";
   if (arguments.epochs == 0) arguments.epochs = steps ? 3 : 1;
@@ -402,6 +404,8 @@ int run(const Arguments& arguments) {
     return 0;
   }
   bool steps_workload = arguments.workload == "steps_b64";
+  // epoch_b256 is the GPU comparison's batch size.
+  const int64_t batch_size = arguments.workload == "epoch_b256" ? 256 : kBatchSize;
   if (steps_workload) {
     // Each pass is `steps` batches: a fixed slice of the training set, reshuffled every pass.
     images = images.slice_rows(0, arguments.steps * kBatchSize);
@@ -418,7 +422,7 @@ int run(const Arguments& arguments) {
   for (int epoch = 0; epoch < arguments.epochs; ++epoch) {
     auto start = std::chrono::steady_clock::now();
     model.fit(images, labels,
-              {.batch_size = kBatchSize,
+              {.batch_size = batch_size,
                .epochs = epoch + 1,
                .verbose = 0,
                .initial_epoch = epoch,

@@ -18,10 +18,11 @@ if [ -f .gpu-bundle/bundle.tar.xz ]; then
   export LD_LIBRARY_PATH="$work/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 else
   cmake -S . -B build/gpu -G Ninja -DCMAKE_BUILD_TYPE=Release >"$logs/build.log" 2>&1 &&
-    cmake --build build/gpu --target cuda_backend_test fashion_mnist fashion_mnist_cnn \
-      mlp_bench cnn_bench >>"$logs/build.log" 2>&1 || { tail -30 "$logs/build.log"; exit 1; }
+    cmake --build build/gpu --target cuda_backend_test keras_cuda_model_test fashion_mnist \
+      fashion_mnist_cnn mlp_bench cnn_bench >>"$logs/build.log" 2>&1 || { tail -30 "$logs/build.log"; exit 1; }
   mkdir -p "$work/bin"
-  for program in tests/backend/cuda/cuda_backend_test examples/fashion_mnist \
+  for program in tests/backend/cuda/cuda_backend_test tests/keras/keras_cuda_model_test \
+    examples/fashion_mnist \
     examples/fashion_mnist_cnn bench/mlp_bench bench/cnn_bench; do
     ln -s "$PWD/build/gpu/$program" "$work/bin/"
   done
@@ -53,7 +54,7 @@ check() {
 figure_of() {
   local log="$logs/$1.log"
   case "$1" in
-    cuda-tests) grep -E "^\[  (PASSED|FAILED|SKIPPED) \]" "$log" | grep -v "\]  *[A-Z]" | paste -sd' ' ;;
+    cuda-tests|cuda-model-tests) grep -E "^\[  (PASSED|FAILED|SKIPPED) *\]" "$log" | grep -v "\]  *[A-Z]" | paste -sd' ' ;;
     memcheck-*) grep -E "ERROR SUMMARY" "$log" | tail -1 ;;
     mlp-accuracy|cnn-accuracy) grep -E "Test accuracy" "$log" | tail -1 ;;
     bench-*) tail -1 "$log" | cut -c1-160 ;;
@@ -62,6 +63,7 @@ figure_of() {
 
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | tee "$logs/gpu.txt"
 check cuda-tests 240 "$bin/cuda_backend_test" --gtest_color=no
+check cuda-model-tests 120 "$bin/keras_cuda_model_test" --gtest_color=no
 check mlp-accuracy 240 "$bin/fashion_mnist" --device cuda:0 --epochs "$mlp_epochs" --verbose 2 \
   --data-dir "$data"
 check cnn-accuracy 240 "$bin/fashion_mnist_cnn" --device cuda:0 --verbose 2 --data-dir "$data" \
@@ -76,4 +78,4 @@ check memcheck-cnn 150 compute-sanitizer --tool memcheck --error-exitcode 9 "$bi
 echo
 echo "== gpu-check: $(cat "$logs/gpu.txt")"
 printf '%s\n' "${table[@]}"
-grep -E "^\[  FAILED  \]" "$logs/cuda-tests.log" | head -20
+grep -hE "^\[  FAILED  \]" "$logs"/cuda-*tests.log | head -20 || true

@@ -134,6 +134,9 @@ class Backend {
                                bool accumulate) = 0;
 
   // ---- losses -------------------------------------------------------------------------
+  // A sparse label that is no class index is a ValueError naming the label and its row; a
+  // device backend raises it at the host's next wait for the device (copy_to_host,
+  // synchronize) rather than stopping every step to check.
   // loss (a scalar) = sum over samples of weight * per_sample_loss / number of samples
   // (Keras's sum_over_batch_size). y_pred: [rows, C]; y_true: [rows, C], or [rows] / [rows, 1]
   // for sparse losses; sample_weight: [rows] or undefined for all ones.

@@ -1,8 +1,10 @@
 #include "backend/cuda/cuda_backend.h"
 
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
+#include <new>
 #include <string>
 #include <vector>
 
@@ -58,12 +60,17 @@ CudaBackend::CudaBackend(int index)
       stream_(create_stream(index)),
       allocator_(index, stream_),
       cudnn_cache_(std::make_unique<CudnnCache>()),
+      staging_(std::make_unique<PinnedStaging>(stream_)),
       allow_tf32_(tf32_from_environment()) {
   TY_CUDA_CHECK(cublasCreate(&cublas_));
   TY_CUDA_CHECK(cublasSetStream(cublas_, stream_));
   TY_CUDA_CHECK(cudnnCreate(&cudnn_));
   TY_CUDA_CHECK(cudnnSetStream(cudnn_, stream_));
   set_allow_tf32(allow_tf32_);
+  void* fault = nullptr;
+  TY_CUDA_CHECK(cudaHostAlloc(&fault, sizeof(DeviceFault), cudaHostAllocMapped));
+  fault_host_ = new (fault) DeviceFault();
+  TY_CUDA_CHECK(cudaHostGetDevicePointer(reinterpret_cast<void**>(&fault_device_), fault, 0));
 }
 
 CudaBackend::~CudaBackend() {
@@ -71,6 +78,29 @@ CudaBackend::~CudaBackend() {
   // path only releases handles, without throwing.
   if (cudnn_ != nullptr) cudnnDestroy(cudnn_);
   if (cublas_ != nullptr) cublasDestroy(cublas_);
+  if (fault_host_ != nullptr) cudaFreeHost(fault_host_);
+}
+
+namespace {
+
+// Whole numbers print without decimals ("10", not "10.000000"), as on the CPU.
+std::string format_label(double value) {
+  if (value == std::floor(value) && std::abs(value) < 1e15) {
+    return std::to_string(static_cast<int64_t>(value));
+  }
+  return std::to_string(value);
+}
+
+}  // namespace
+
+void CudaBackend::raise_device_faults() {
+  const volatile DeviceFault& fault = *fault_host_;
+  if (fault.noted == 0) return;
+  const std::string message = std::string(fault.entry) + ": label " + format_label(fault.label) +
+                              " at row " + std::to_string(fault.row) +
+                              " is not a class index in [0, " + std::to_string(fault.classes) + ")";
+  *fault_host_ = DeviceFault();
+  throw ValueError(message);
 }
 
 void CudaBackend::activate() const {
@@ -113,10 +143,7 @@ void CudaBackend::copy_from_host(const Tensor& host_source, const Tensor& out) {
   require_here("copy_from_host", "out", out);
   if (out.nbytes() == 0) return;
   activate();
-  // From pageable memory the copy has read the host buffer when the call returns, so the
-  // caller may reuse it at once.
-  TY_CUDA_CHECK(cudaMemcpyAsync(out.raw_data(), host_source.raw_data(), out.nbytes(),
-                                cudaMemcpyHostToDevice, stream_));
+  staging_->copy_to_device(out.raw_data(), host_source.raw_data(), out.nbytes());
 }
 
 void CudaBackend::copy_to_host(const Tensor& source, const Tensor& host_out) {
@@ -128,11 +155,13 @@ void CudaBackend::copy_to_host(const Tensor& source, const Tensor& host_out) {
   TY_CUDA_CHECK(cudaMemcpyAsync(host_out.raw_data(), source.raw_data(), source.nbytes(),
                                 cudaMemcpyDeviceToHost, stream_));
   TY_CUDA_CHECK(cudaStreamSynchronize(stream_));
+  raise_device_faults();
 }
 
 void CudaBackend::synchronize() {
   activate();
   TY_CUDA_CHECK(cudaStreamSynchronize(stream_));
+  raise_device_faults();
 }
 
 int cuda_device_count(std::string* reason) {

@@ -14,6 +14,7 @@
 
 #include "backend/backend.h"
 #include "backend/cuda/caching_allocator.h"
+#include "backend/cuda/pinned_staging.h"
 
 namespace trainyard::backend::cuda {
 
@@ -26,6 +27,18 @@ enum class ScratchSlot : uint8_t {
   kLayoutGrad,  // its gradient in that layout
   kReduction,   // per-block partial sums
   kCount,
+};
+
+// Faults kernels find in their inputs (a sparse label that is no class index), written by the
+// device into pinned host memory and raised by the host at its next wait for the GPU, so
+// checking costs a training step no synchronization.
+struct DeviceFault {
+  static constexpr unsigned long long kNoRow = ~0ULL;
+  unsigned long long row = kNoRow;  // the first bad row found
+  double label = 0;
+  long long classes = 0;
+  const char* entry = nullptr;  // a string literal naming the entry
+  int noted = 0;                // 1 once label, classes and entry describe `row`
 };
 
 class CudaBackend final : public Backend {
@@ -136,6 +149,8 @@ class CudaBackend final : public Backend {
   void* scratch(ScratchSlot slot, size_t bytes);
   // Makes this backend's device current for the calling thread.
   void activate() const;
+  // The fault record as kernels write it (a device pointer into mapped host memory).
+  DeviceFault* device_fault() const { return fault_device_; }
   // Throws ValueError naming `entry` and `what` unless the tensor lives on this device.
   void require_here(const char* entry, const char* what, const Tensor& tensor) const;
 
@@ -158,8 +173,14 @@ class CudaBackend final : public Backend {
   cublasHandle_t cublas_ = nullptr;
   cudnnHandle_t cudnn_ = nullptr;
   std::unique_ptr<CudnnCache> cudnn_cache_;
+  std::unique_ptr<PinnedStaging> staging_;
   std::array<Scratch, static_cast<size_t>(ScratchSlot::kCount)> scratch_{};
   bool allow_tf32_ = true;
+  DeviceFault* fault_host_ = nullptr;
+  DeviceFault* fault_device_ = nullptr;
+
+  // After the stream has drained: throws the ValueError a kernel recorded, clearing it.
+  void raise_device_faults();
 };
 
 // The backend of cuda:`index`, created on first use. Throws ValueError when the machine has no

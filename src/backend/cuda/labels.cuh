@@ -46,9 +46,11 @@ __device__ inline bool is_class_index(double value, int64_t classes) {
   return value >= 0 && value < static_cast<double>(classes) && value == floor(value);
 }
 
-// Throws the CPU's ValueError (naming `entry`, the first bad label and its row) unless each of
-// the first `rows` labels is a class index in [0, classes). Costs one small device-to-host copy
-// and a wait on the stream, the price of reporting a bad label as the CPU does.
+// Queues a check that each of the first `rows` labels is a class index in [0, classes). The
+// first bad one is recorded in the backend's fault record and raised as the CPU's ValueError
+// (naming `entry`, the label and its row) at the next point the host waits for the GPU, so a
+// training step never stops to wait for it; kernels read an invalid label as no class.
+// REQUIRES: `entry` is a string literal (the record keeps the pointer).
 void check_labels(CudaBackend& backend, const char* entry, const Tensor& labels, int64_t rows,
                   int64_t classes);
 

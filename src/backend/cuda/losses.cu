@@ -92,7 +92,7 @@ struct LossRows {
     return p >= static_cast<T>(kEpsilon) && p <= static_cast<T>(1.0 - kEpsilon);
   }
 
-  // Validated on the host before any kernel runs; an index outside the row reads nothing.
+  // check_labels reports a bad label at the host's next wait; here it reads as no class.
   __device__ int64_t label(int64_t r) const { return static_cast<int64_t>(label_at(labels, r)); }
   __device__ bool label_inside(int64_t k) const { return k >= 0 && k < columns; }
 
@@ -358,7 +358,6 @@ void CudaBackend::loss_backward(const Loss& loss, const Tensor& y_pred, const Te
   activate();
   const int64_t rows = row_count(y_pred);
   if (rows == 0) return;
-  // Every label is checked before the first gradient is written, as on the CPU.
   if (is_sparse(loss)) check_labels(*this, entry, y_true, rows, last_dim(y_pred));
   dispatch_float(y_pred.dtype(), entry, [&](auto zero) {
     using T = decltype(zero);

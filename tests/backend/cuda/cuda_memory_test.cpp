@@ -54,6 +54,23 @@ TEST_F(CudaMemoryTest, HostRoundTripKeepsEveryBit) {
   }
 }
 
+TEST_F(CudaMemoryTest, StagedHostCopiesAreFreeToReuseAndKeepEveryBatch) {
+  // More copies than staging slots, growing, with each host buffer overwritten as soon as
+  // its copy returns: every device tensor must still hold what was copied.
+  std::vector<Tensor> expected, devices;
+  for (int64_t i = 0; i < 11; ++i) {
+    Tensor host = random_host(Shape{100 + 700 * i});
+    expected.push_back(host.clone());
+    Tensor device = Tensor::zeros(host.shape(), DType::kFloat32, gpu().allocator());
+    gpu().copy_from_host(host, device);
+    host.fill(-1.0);
+    devices.push_back(device);
+  }
+  for (size_t i = 0; i < devices.size(); ++i) {
+    EXPECT_EQ(relative_error(devices[i], expected[i]), 0.0) << "copy " << i;
+  }
+}
+
 TEST_F(CudaMemoryTest, NewTensorsAreZero) {
   Tensor device = Tensor::zeros(Shape{1000, 3}, DType::kFloat32, gpu().allocator());
   Tensor host = on_host(device);
