@@ -57,7 +57,12 @@ figure_of() {
     cuda-tests|cuda-model-tests) grep -E "^\[  (PASSED|FAILED|SKIPPED) *\]" "$log" | grep -v "\]  *[A-Z]" | paste -sd' ' ;;
     memcheck-*) grep -E "ERROR SUMMARY" "$log" | tail -1 ;;
     mlp-accuracy|cnn-accuracy) grep -E "Test accuracy" "$log" | tail -1 ;;
-    bench-*) tail -1 "$log" | cut -c1-160 ;;
+    bench-*) tail -1 "$log" | python3 -c "import json, sys
+try:
+    line = json.loads(sys.stdin.read())
+    print(line['framework'], line['workload'], line['value'], line['unit'], '|', line['config'][:70])
+except Exception as error:
+    print('no JSON line:', error)" ;;
   esac
 }
 
@@ -68,9 +73,26 @@ check mlp-accuracy 240 "$bin/fashion_mnist" --device cuda:0 --epochs "$mlp_epoch
   --data-dir "$data"
 check cnn-accuracy 240 "$bin/fashion_mnist_cnn" --device cuda:0 --verbose 2 --data-dir "$data" \
   --checkpoint-dir "$work/checkpoints"
+# Keras 3 reaches a machine without internet as wheels in .whl/ (bench/peers/fetch_gpu_wheels.sh).
+keras_site=""
+if ls .whl/keras-*.whl >/dev/null 2>&1 &&
+  python3 -m pip install -q --no-index --no-deps --no-compile --target "$work/site" .whl/*.whl \
+    >"$logs/keras-install.log" 2>&1; then
+  keras_site="$work/site"
+fi
 check bench-mlp-trainyard 120 "$bin/mlp_bench" --workload epoch_b32 --epochs 3 --device cuda:0
 check bench-mlp-torch 120 python3 "$peers/torch_mlp_gpu.py" --workload epoch_b32 \
   --data-dir "$data" --epochs 3
+check bench-mlp-torch-graphs 120 python3 "$peers/torch_mlp_gpu.py" --workload epoch_b32 \
+  --data-dir "$data" --epochs 3 --cuda-graphs
+check bench-cnn-trainyard 120 "$bin/cnn_bench" --workload epoch_b256 --epochs 3 --device cuda:0
+check bench-cnn-torch 120 python3 "$peers/torch_cnn_gpu.py" --data-dir "$data" --epochs 3
+if [ -n "$keras_site" ]; then
+  check bench-mlp-keras 150 env PYTHONPATH="$keras_site" python3 "$peers/keras_gpu.py" --model mlp \
+    --data-dir "$data" --epochs 3
+  check bench-cnn-keras 150 env PYTHONPATH="$keras_site" python3 "$peers/keras_gpu.py" --model cnn \
+    --data-dir "$data" --epochs 3
+fi
 check memcheck-mlp 150 compute-sanitizer --tool memcheck --error-exitcode 9 "$bin/mlp_bench" \
   --workload step_b1 --steps 50 --epochs 2 --device cuda:0
 check memcheck-cnn 150 compute-sanitizer --tool memcheck --error-exitcode 9 "$bin/cnn_bench" \
