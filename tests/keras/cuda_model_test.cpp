@@ -86,10 +86,15 @@ class CudaModelTest : public ::testing::Test {
 // Two models with the same initial weights, one moved to the GPU, fit the same batches.
 template <typename Make>
 void expect_same_training(Make make, const Device& cuda, const Problem& data) {
+  // Weights are drawn when a model is built, so each is built right after the same seed.
+  const Shape input = data.x.shape().with_batch(-1);
   set_random_seed(7);
   Sequential cpu_model = make();
+  cpu_model.build(input);
   set_random_seed(7);
   Sequential gpu_model = make();
+  gpu_model.build(input);
+  ASSERT_EQ(weights_error(gpu_model, cpu_model), 0.0);
   gpu_model.to(cuda);
   compile(cpu_model);
   compile(gpu_model);

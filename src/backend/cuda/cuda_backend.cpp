@@ -4,7 +4,6 @@
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
-#include <new>
 #include <string>
 #include <vector>
 
@@ -67,10 +66,11 @@ CudaBackend::CudaBackend(int index)
   TY_CUDA_CHECK(cudnnCreate(&cudnn_));
   TY_CUDA_CHECK(cudnnSetStream(cudnn_, stream_));
   set_allow_tf32(allow_tf32_);
-  void* fault = nullptr;
-  TY_CUDA_CHECK(cudaHostAlloc(&fault, sizeof(DeviceFault), cudaHostAllocMapped));
-  fault_host_ = new (fault) DeviceFault();
-  TY_CUDA_CHECK(cudaHostGetDevicePointer(reinterpret_cast<void**>(&fault_device_), fault, 0));
+  fault_device_ = static_cast<DeviceFault*>(allocator_.allocate(sizeof(DeviceFault)));
+  const DeviceFault clear;
+  TY_CUDA_CHECK(
+      cudaMemcpyAsync(fault_device_, &clear, sizeof(clear), cudaMemcpyHostToDevice, stream_));
+  TY_CUDA_CHECK(cudaStreamSynchronize(stream_));
 }
 
 CudaBackend::~CudaBackend() {
@@ -78,7 +78,6 @@ CudaBackend::~CudaBackend() {
   // path only releases handles, without throwing.
   if (cudnn_ != nullptr) cudnnDestroy(cudnn_);
   if (cublas_ != nullptr) cublasDestroy(cublas_);
-  if (fault_host_ != nullptr) cudaFreeHost(fault_host_);
 }
 
 namespace {
@@ -94,13 +93,16 @@ std::string format_label(double value) {
 }  // namespace
 
 void CudaBackend::raise_device_faults() {
-  const volatile DeviceFault& fault = *fault_host_;
+  if (!fault_pending_) return;
+  fault_pending_ = false;
+  DeviceFault fault;
+  TY_CUDA_CHECK(cudaMemcpy(&fault, fault_device_, sizeof(fault), cudaMemcpyDeviceToHost));
   if (fault.noted == 0) return;
-  const std::string message = std::string(fault.entry) + ": label " + format_label(fault.label) +
-                              " at row " + std::to_string(fault.row) +
-                              " is not a class index in [0, " + std::to_string(fault.classes) + ")";
-  *fault_host_ = DeviceFault();
-  throw ValueError(message);
+  const DeviceFault clear;
+  TY_CUDA_CHECK(cudaMemcpy(fault_device_, &clear, sizeof(clear), cudaMemcpyHostToDevice));
+  throw ValueError(std::string(fault.entry) + ": label " + format_label(fault.label) + " at row " +
+                   std::to_string(fault.row) + " is not a class index in [0, " +
+                   std::to_string(fault.classes) + ")");
 }
 
 void CudaBackend::activate() const {

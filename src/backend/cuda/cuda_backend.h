@@ -29,9 +29,9 @@ enum class ScratchSlot : uint8_t {
   kCount,
 };
 
-// Faults kernels find in their inputs (a sparse label that is no class index), written by the
-// device into pinned host memory and raised by the host at its next wait for the GPU, so
-// checking costs a training step no synchronization.
+// Faults kernels find in their inputs (a sparse label that is no class index), kept in device
+// memory and raised by the host at its next wait for the GPU, so checking costs a training
+// step no synchronization.
 struct DeviceFault {
   static constexpr unsigned long long kNoRow = ~0ULL;
   unsigned long long row = kNoRow;  // the first bad row found
@@ -149,8 +149,11 @@ class CudaBackend final : public Backend {
   void* scratch(ScratchSlot slot, size_t bytes);
   // Makes this backend's device current for the calling thread.
   void activate() const;
-  // The fault record as kernels write it (a device pointer into mapped host memory).
-  DeviceFault* device_fault() const { return fault_device_; }
+  // The fault record kernels write (device memory); the host reads it at its next wait.
+  DeviceFault* device_fault() {
+    fault_pending_ = true;
+    return fault_device_;
+  }
   // Throws ValueError naming `entry` and `what` unless the tensor lives on this device.
   void require_here(const char* entry, const char* what, const Tensor& tensor) const;
 
@@ -176,8 +179,8 @@ class CudaBackend final : public Backend {
   std::unique_ptr<PinnedStaging> staging_;
   std::array<Scratch, static_cast<size_t>(ScratchSlot::kCount)> scratch_{};
   bool allow_tf32_ = true;
-  DeviceFault* fault_host_ = nullptr;
   DeviceFault* fault_device_ = nullptr;
+  bool fault_pending_ = false;  // a check was queued since the host last read the record
 
   // After the stream has drained: throws the ValueError a kernel recorded, clearing it.
   void raise_device_faults();

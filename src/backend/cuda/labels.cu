@@ -8,25 +8,32 @@
 namespace trainyard::backend::cuda {
 namespace {
 
-__global__ void find_bad_label_kernel(LabelView labels, int64_t rows, int64_t classes,
-                                      DeviceFault* fault) {
-  // A fault already noted stays the one reported: its row must keep matching its label.
+// One block: batches hold at most thousands of labels, and a single block can find the first
+// bad row and note its value in one launch, with no ordering between blocks to arrange.
+__global__ void check_labels_kernel(LabelView labels, int64_t rows, int64_t classes,
+                                    const char* entry, DeviceFault* fault) {
+  __shared__ unsigned long long first_bad[kThreadsPerBlock];
+  // A fault already noted stays the one reported.
   if (fault->noted != 0) return;
-  for (int64_t r = global_thread_index(); r < rows; r += grid_stride()) {
-    if (!is_class_index(label_at(labels, r), classes)) {
-      atomicMin(&fault->row, static_cast<unsigned long long>(r));
-    }
+  unsigned long long first = DeviceFault::kNoRow;
+  for (int64_t r = threadIdx.x; r < rows && first == DeviceFault::kNoRow; r += blockDim.x) {
+    if (!is_class_index(label_at(labels, r), classes)) first = static_cast<unsigned long long>(r);
   }
-}
-
-// One thread, after the search: keeps the bad label's value, the class count and the entry.
-__global__ void note_bad_label_kernel(LabelView labels, int64_t classes, const char* entry,
-                                      DeviceFault* fault) {
-  if (fault->noted != 0 || fault->row == DeviceFault::kNoRow) return;
-  fault->label = label_at(labels, static_cast<int64_t>(fault->row));
-  fault->classes = classes;
-  fault->entry = entry;
-  fault->noted = 1;
+  first_bad[threadIdx.x] = first;
+  __syncthreads();
+  for (unsigned int half = blockDim.x / 2; half > 0; half /= 2) {
+    if (threadIdx.x < half && first_bad[threadIdx.x + half] < first_bad[threadIdx.x]) {
+      first_bad[threadIdx.x] = first_bad[threadIdx.x + half];
+    }
+    __syncthreads();
+  }
+  if (threadIdx.x == 0 && first_bad[0] != DeviceFault::kNoRow) {
+    fault->row = first_bad[0];
+    fault->label = label_at(labels, static_cast<int64_t>(first_bad[0]));
+    fault->classes = classes;
+    fault->entry = entry;
+    fault->noted = 1;
+  }
 }
 
 bool supported_label_dtype(DType dtype) {
@@ -43,12 +50,9 @@ void check_labels(CudaBackend& backend, const char* entry, const Tensor& labels,
     throw ValueError(std::string(entry) + ": labels of dtype " +
                      std::string(dtype_name(labels.dtype())) + " are not supported");
   }
-  DeviceFault* fault = backend.device_fault();
-  find_bad_label_kernel<<<blocks_for(rows), kThreadsPerBlock, 0, backend.stream()>>>(
-      label_view(labels), rows, classes, fault);
-  TY_CUDA_CHECK_LAUNCH("find_bad_label_kernel");
-  note_bad_label_kernel<<<1, 1, 0, backend.stream()>>>(label_view(labels), classes, entry, fault);
-  TY_CUDA_CHECK_LAUNCH("note_bad_label_kernel");
+  check_labels_kernel<<<1, kThreadsPerBlock, 0, backend.stream()>>>(
+      label_view(labels), rows, classes, entry, backend.device_fault());
+  TY_CUDA_CHECK_LAUNCH("check_labels_kernel");
 }
 
 }  // namespace trainyard::backend::cuda
