@@ -18,10 +18,17 @@ namespace {
 using testing::argmax_problem;
 using testing::Problem;
 
+// One forward or backward pass apart (identical weights, TF32 off): float32 rounding only.
 constexpr double kBound = 1e-4;
-// Predictions after training pass the small weight differences through every layer, and
-// BatchNormalization's division by a batch's spread enlarges them: 5e-4 was seen on an H100.
-constexpr double kPredictionBound = 2e-3;
+// After 60 Adam steps the two devices' float32 rounding has been amplified: Adam divides by
+// the root of tiny second moments and BatchNormalization by a batch's spread. Seen on H100s:
+// weights 6.5e-4 apart and predictions 5.9e-3 on one machine, both under 1e-4 on another. A
+// wrong kernel moves them by order one (0.74 when the initial weights differed).
+constexpr double kTrainedWeightsBound = 5e-3;
+constexpr double kPredictionBound = 3e-2;
+// Logged loss and accuracy after training: a prediction flipped by those differences moves
+// accuracy on 320 samples by 1/320.
+constexpr double kLogBound = 1e-2;
 
 // ||a - b|| / ||b|| over every weight, both read back to the host.
 double weights_error(const Model& got, const Model& reference) {
@@ -105,17 +112,17 @@ void expect_same_training(Make make, const Device& cuda, const Problem& data) {
   History cpu_history = cpu_model.fit(data.x, data.y, options);
   History gpu_history = gpu_model.fit(data.x, data.y, options);
   EXPECT_EQ(gpu_model.weights().front()->value.device(), cuda);
-  EXPECT_LT(weights_error(gpu_model, cpu_model), kBound);
+  EXPECT_LT(weights_error(gpu_model, cpu_model), kTrainedWeightsBound);
   for (const char* name : {"loss", "accuracy"}) {
     const double cpu_value = cpu_history.history.at(name).back();
     const double gpu_value = gpu_history.history.at(name).back();
-    EXPECT_NEAR(gpu_value, cpu_value, 1e-3 * std::max(1.0, std::fabs(cpu_value))) << name;
+    EXPECT_NEAR(gpu_value, cpu_value, kLogBound * std::max(1.0, std::fabs(cpu_value))) << name;
   }
   Logs cpu_logs = cpu_model.evaluate(data.x, data.y, {.verbose = 0});
   Logs gpu_logs = gpu_model.evaluate(data.x, data.y, {.verbose = 0});
   ASSERT_EQ(cpu_logs.size(), gpu_logs.size());
   for (size_t i = 0; i < cpu_logs.size(); ++i) {
-    EXPECT_NEAR(gpu_logs[i].second, cpu_logs[i].second, 1e-3) << cpu_logs[i].first;
+    EXPECT_NEAR(gpu_logs[i].second, cpu_logs[i].second, kLogBound) << cpu_logs[i].first;
   }
   Tensor cpu_predictions = cpu_model.predict(data.x, {.verbose = 0});
   Tensor gpu_predictions = gpu_model.predict(data.x, {.verbose = 0});
