@@ -513,5 +513,39 @@ TEST_F(SavingTest, LoadsKerasSequentialCnnWithAdamState) {
   }
 }
 
+// Keras on JAX keeps integers 32-bit unless x64 is enabled, so its files hold the optimizer's
+// `iterations` as int32 where trainyard (and Keras on TensorFlow) write int64: the counter is
+// widened on load, and training continues from it.
+TEST_F(SavingTest, ReadsAnInt32IterationCountAsKerasOnJaxWritesIt) {
+  Tensor x = random_tensor({32, 8}, 11), y = random_tensor({32, 4}, 12);
+  Sequential trained = regression_model();
+  compile_adam(trained);
+  trained.fit(x, y, {.batch_size = 8, .epochs = 1, .verbose = 0});
+  save_weights(trained, path("int64.weights.h5"));
+  {
+    H5File original = H5File::open_read_only(path("int64.weights.h5"));
+    H5File narrowed = H5File::create(path("int32.weights.h5"));
+    std::set<std::string> groups, datasets;
+    walk(original, ".", groups, datasets);
+    for (const std::string& group : groups) narrowed.create_group(group);
+    for (const std::string& dataset : datasets) {
+      Tensor value = read(original, dataset);
+      if (dataset == "optimizer/vars/0") {
+        ASSERT_EQ(value.dtype(), DType::kInt64);
+        Tensor count = Tensor::zeros(Shape{}, DType::kInt32);
+        count.data<int32_t>()[0] = static_cast<int32_t>(value.data<int64_t>()[0]);
+        value = count;
+      }
+      narrowed.write_dataset(dataset, value);
+    }
+  }
+  Sequential restored = regression_model();
+  compile_adam(restored);
+  prepare(restored, x, y);
+  EXPECT_TRUE(load_weights(restored, path("int32.weights.h5")).optimizer_loaded);
+  EXPECT_EQ(restored.optimizer().iterations(), 4);
+  EXPECT_TRUE(same_bytes(restored.predict(x, {.verbose = 0}), trained.predict(x, {.verbose = 0})));
+}
+
 }  // namespace
 }  // namespace trainyard::keras

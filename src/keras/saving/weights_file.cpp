@@ -41,7 +41,16 @@ struct StagedRead {
   std::string dataset;
   const WeightEntry* entry;
   Tensor buffer;
+  // The dtype of the dataset in the file: the entry's, or int32 for an int64 counter.
+  DType file_dtype;
 };
+
+// Keras on JAX runs without 64-bit integers by default, so the optimizer's `iterations`
+// counter that Keras on TensorFlow or PyTorch (and trainyard) keeps as int64 is saved as int32.
+// Such a file is read by widening the value, as Keras itself does when it loads one.
+bool widens_to(std::optional<DType> in_file, DType in_model) {
+  return in_file == DType::kInt32 && in_model == DType::kInt64;
+}
 
 // Checks every group of `groups` against the file, appending one line per mismatch to
 // `problems`; returns the reads to do when there are none.
@@ -72,13 +81,14 @@ std::vector<StagedRead> plan_reads(const H5File& file, const std::vector<WeightG
       }
       H5DatasetInfo info = file.inspect(dataset);
       const Tensor& value = entry.value;
-      if (info.dims != value.shape().dims() || info.dtype != value.dtype()) {
+      if (info.dims != value.shape().dims() ||
+          (info.dtype != value.dtype() && !widens_to(info.dtype, value.dtype()))) {
         problems.push_back(label + " ('" + dataset + "'): expected " +
                            spell(value.dtype(), "", value.shape().dims()) + ", the file has " +
                            spell(info.dtype, info.type_name, info.dims));
         continue;
       }
-      reads.push_back({dataset, &entry, Tensor()});
+      reads.push_back({dataset, &entry, Tensor(), *info.dtype});
     }
   }
   return reads;
@@ -223,7 +233,15 @@ LoadWeightsResult load_weights(Model& model, const std::string& path,
   // Read everything before changing anything, so a bad file leaves the model as it was.
   for (StagedRead& read : reads) {
     read.buffer = Tensor::zeros(read.entry->value.shape(), read.entry->value.dtype());
-    file.read_dataset(read.dataset, read.buffer);
+    if (read.file_dtype == read.buffer.dtype()) {
+      file.read_dataset(read.dataset, read.buffer);
+    } else {
+      Tensor narrow = Tensor::zeros(read.buffer.shape(), read.file_dtype);
+      file.read_dataset(read.dataset, narrow);
+      const int32_t* from = narrow.data<int32_t>();
+      int64_t* to = read.buffer.data<int64_t>();
+      for (int64_t i = 0; i < narrow.num_elements(); ++i) to[i] = from[i];
+    }
     if (read.entry->problem) {
       std::string problem = read.entry->problem(read.buffer);
       if (!problem.empty()) {
