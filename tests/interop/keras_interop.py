@@ -31,6 +31,18 @@ def uniform(rng, shape):
     return rng.uniform(-1, 1, size=shape).astype("float32")
 
 
+def build_bn_cnn():
+    """interop_models.cpp's build_bn_cnn: trainyard has no BatchNormalization config reader or
+    writer yet, so this model travels as .weights.h5 only and each side builds it in code."""
+    image = keras.Input((8, 8, 2), name="image")
+    h = keras.layers.Conv2D(4, 3)(image)
+    h = keras.layers.BatchNormalization(momentum=0.5)(h)
+    h = keras.layers.Activation("relu")(h)
+    h = keras.layers.MaxPooling2D(2)(h)
+    h = keras.layers.Flatten()(h)
+    return keras.Model(image, keras.layers.Dense(3)(h), name="bn_cnn")
+
+
 def models(rng):
     """(name, model, inputs, targets): the kinds interop_models.cpp writes, built by Keras."""
     mlp = keras.Sequential(
@@ -59,6 +71,10 @@ def models(rng):
     two.compile(optimizer="rmsprop", loss="mse")
     yield "two_inputs", two, [uniform(rng, (64, 6)), uniform(rng, (64, 4))], uniform(rng, (64, 2))
 
+    bn = build_bn_cnn()
+    bn.compile(optimizer=keras.optimizers.Adam(1e-2), loss="mse")
+    yield "bn_cnn", bn, [uniform(rng, (64, 8, 8, 2))], uniform(rng, (64, 3))
+
 
 def write(directory):
     keras.utils.set_random_seed(2026)
@@ -67,8 +83,13 @@ def write(directory):
         x = x[0] if len(x) == 1 else x  # a one-input model takes its array, not a list
         model.fit(x, y, batch_size=16, epochs=3, shuffle=False, verbose=0)
         path = lambda suffix: str(directory / (name + suffix))  # noqa: E731
-        model.save(path(".keras"))
         model.save_weights(path(".weights.h5"))
+        if name == "bn_cnn":  # weights only: trainyard cannot read its config yet
+            np.save(path(".inputs.0.npy"), x)
+            np.save(path(".predictions.npy"), model.predict(x, batch_size=64, verbose=0))
+            print(f"wrote {name} (.weights.h5)")
+            continue
+        model.save(path(".keras"))
         # The legacy HDF5 format, which Keras 3 still writes with a warning that it is legacy;
         # the warning says nothing here, so it is kept out of the test's output.
         logging.getLogger("absl").setLevel(logging.ERROR)
@@ -107,11 +128,16 @@ def check(directory):
             model.load_weights(str(path(".weights.h5")))
             return model
 
+        def from_code():
+            model = build_bn_cnn()
+            model.load_weights(str(path(".weights.h5")))
+            return model
+
         # Each way of loading runs on its own, so one failure does not hide the others.
         for form, needed, load in [
             (".keras", ".keras", lambda: keras.saving.load_model(str(path(".keras")))),
-            (".json + .weights.h5", ".weights.h5", from_json),
-        ]:
+            (".json + .weights.h5", ".json", from_json),
+        ] + ([("built in code + .weights.h5", ".weights.h5", from_code)] if name == "bn_cnn" else []):
             if not path(needed).exists():
                 continue
             checks += 1
