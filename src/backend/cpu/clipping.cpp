@@ -6,6 +6,7 @@
 #include <cmath>
 #include <string>
 
+#include "backend/argument_checks.h"
 #include "backend/backend.h"
 #include "backend/cpu/cpu_common.h"
 #include "backend/cpu/reductions.h"
@@ -72,30 +73,11 @@ void clip_segment_by_value(T* g, int64_t count, T c) {
   });
 }
 
-void require_segments_inside(const Tensor& gradients, std::span<const BufferSegment> segments) {
-  int64_t previous_end = 0;
-  for (size_t i = 0; i < segments.size(); ++i) {
-    const BufferSegment& segment = segments[i];
-    if (segment.offset < previous_end || segment.size < 0 ||
-        segment.offset + segment.size > gradients.num_elements()) {
-      throw ShapeError(
-          "clip_gradients: segment " + std::to_string(i) + " [" + std::to_string(segment.offset) +
-          ", " + std::to_string(segment.offset + segment.size) +
-          ") overlaps the previous one or lies outside gradients " + gradients.to_string());
-    }
-    previous_end = segment.offset + segment.size;
-  }
-}
-
 }  // namespace
 
 void Backend::clip_gradients(const GradientClip& clip, const Tensor& gradients,
                              std::span<const BufferSegment> segments) {
-  if (!(clip.threshold > 0)) {
-    throw ValueError("clip_gradients: the threshold must be > 0, got " +
-                     std::to_string(clip.threshold));
-  }
-  require_segments_inside(gradients, segments);
+  check_clip_arguments(clip, gradients, segments);
   cpu::dispatch_float(gradients.dtype(), "clip_gradients", [&](auto zero) {
     using T = decltype(zero);
     T* g = gradients.data<T>();

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "backend/argument_checks.h"
 #include "backend/cpu/cpu_backend.h"
 #include "backend/cpu/cpu_common.h"
 #include "backend/cpu/label_reader.h"
@@ -13,45 +14,6 @@ namespace trainyard::backend {
 namespace {
 
 constexpr double kEpsilon = 1e-7;
-
-bool is_sparse(const Loss& loss) {
-  return loss.kind == LossKind::kSparseCategoricalCrossentropy;
-}
-
-const char* loss_name(const Loss& loss) {
-  switch (loss.kind) {
-    case LossKind::kMeanSquaredError:
-      return "mean_squared_error";
-    case LossKind::kMeanAbsoluteError:
-      return "mean_absolute_error";
-    case LossKind::kBinaryCrossentropy:
-      return "binary_crossentropy";
-    case LossKind::kCategoricalCrossentropy:
-      return "categorical_crossentropy";
-    case LossKind::kSparseCategoricalCrossentropy:
-      return "sparse_categorical_crossentropy";
-  }
-  return "loss";
-}
-
-void check_loss_shapes(const Loss& loss, const Tensor& y_pred, const Tensor& y_true,
-                       const Tensor& sample_weight) {
-  int64_t rows = cpu::row_count(y_pred);
-  if (is_sparse(loss)) {
-    if (y_true.num_elements() != rows) {
-      throw ShapeError(std::string(loss_name(loss)) + ": labels " + y_true.to_string() +
-                       " need one class index per row of predictions " + y_pred.to_string());
-    }
-  } else if (y_true.num_elements() != y_pred.num_elements() || y_true.dtype() != y_pred.dtype()) {
-    throw ShapeError(std::string(loss_name(loss)) + ": targets " + y_true.to_string() +
-                     " do not match predictions " + y_pred.to_string());
-  }
-  if (sample_weight.defined() &&
-      (sample_weight.num_elements() != rows || sample_weight.dtype() != y_pred.dtype())) {
-    throw ShapeError(std::string(loss_name(loss)) + ": sample_weight " + sample_weight.to_string() +
-                     " needs one weight per row of " + y_pred.to_string());
-  }
-}
 
 template <typename T>
 struct LossRows {
@@ -215,7 +177,7 @@ struct LossRows {
 template <typename T>
 LossRows<T> make_rows(const Loss& loss, const Tensor& y_pred, const Tensor& y_true) {
   int64_t columns = cpu::last_dim(y_pred);
-  return LossRows<T>{loss, y_pred.data<T>(), is_sparse(loss) ? nullptr : y_true.data<T>(),
+  return LossRows<T>{loss, y_pred.data<T>(), is_sparse_loss(loss) ? nullptr : y_true.data<T>(),
                      cpu::LabelReader(loss_name(loss), y_true, columns), columns};
 }
 
@@ -223,7 +185,7 @@ LossRows<T> make_rows(const Loss& loss, const Tensor& y_pred, const Tensor& y_tr
 
 void CpuBackend::loss_forward(const Loss& loss, const Tensor& y_pred, const Tensor& y_true,
                               const Tensor& sample_weight, const Tensor& loss_value) {
-  check_loss_shapes(loss, y_pred, y_true, sample_weight);
+  check_loss_arguments(loss, y_pred, y_true, sample_weight);
   cpu::dispatch_float(y_pred.dtype(), loss_name(loss), [&](auto zero) {
     using T = decltype(zero);
     auto rows = make_rows<T>(loss, y_pred, y_true);
@@ -240,7 +202,7 @@ void CpuBackend::loss_forward(const Loss& loss, const Tensor& y_pred, const Tens
 void CpuBackend::loss_backward(const Loss& loss, const Tensor& y_pred, const Tensor& y_true,
                                const Tensor& sample_weight, const Tensor& loss_grad,
                                const Tensor& y_pred_grad, bool accumulate) {
-  check_loss_shapes(loss, y_pred, y_true, sample_weight);
+  check_loss_arguments(loss, y_pred, y_true, sample_weight);
   cpu::require_same_size(loss_name(loss), y_pred, y_pred_grad);
   cpu::dispatch_float(y_pred.dtype(), loss_name(loss), [&](auto zero) {
     using T = decltype(zero);
@@ -250,7 +212,7 @@ void CpuBackend::loss_backward(const Loss& loss, const Tensor& y_pred, const Ten
     if (row_total == 0) return;
     // Every label is checked before the first gradient is written: a bad label deep in the
     // batch must not leave an accumulated gradient half updated.
-    if (is_sparse(loss)) {
+    if (is_sparse_loss(loss)) {
       for (int64_t r = 0; r < row_total; ++r) rows.labels(r);
     }
     T upstream = loss_grad.data<T>()[0] / static_cast<T>(row_total);

@@ -3,6 +3,7 @@
 // Arithmetic is in the variables' dtype, as Keras does.
 #include <cmath>
 
+#include "backend/argument_checks.h"
 #include "backend/cpu/cpu_backend.h"
 #include "backend/cpu/cpu_common.h"
 
@@ -89,36 +90,13 @@ void rmsprop(const OptimizerStep& step, T* __restrict w, const T* __restrict g, 
   }
 }
 
-void require_slot(const Tensor& slot, const Tensor& parameters, const char* name) {
-  if (!slot.defined() || slot.num_elements() != parameters.num_elements() ||
-      slot.dtype() != parameters.dtype()) {
-    throw ShapeError(std::string("optimizer_update: slot '") + name + "' must match parameters " +
-                     parameters.to_string());
-  }
-}
-
 }  // namespace
 
 void CpuBackend::optimizer_update(const OptimizerStep& step, const Tensor& parameters,
                                   const Tensor& gradients, const Tensor& slot_0,
                                   const Tensor& slot_1, const Tensor& slot_2) {
   cpu::require_same_size("optimizer_update", parameters, gradients);
-  switch (step.kind) {
-    case OptimizerKind::kSgd:
-      if (step.momentum != 0.0) require_slot(slot_0, parameters, "momentum");
-      break;
-    case OptimizerKind::kAdam:
-    case OptimizerKind::kAdamW:
-      require_slot(slot_0, parameters, "momentum");
-      require_slot(slot_1, parameters, "velocity");
-      if (step.amsgrad) require_slot(slot_2, parameters, "velocity_hat");
-      break;
-    case OptimizerKind::kRmsprop:
-      require_slot(slot_0, parameters, "velocity");
-      if (step.momentum > 0.0) require_slot(slot_1, parameters, "momentum");
-      if (step.centered) require_slot(slot_2, parameters, "average_gradient");
-      break;
-  }
+  check_optimizer_slots(step, parameters, slot_0, slot_1, slot_2);
   cpu::dispatch_float(parameters.dtype(), "optimizer_update", [&](auto zero) {
     using T = decltype(zero);
     T* w = parameters.data<T>();

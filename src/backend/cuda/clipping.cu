@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "backend/argument_checks.h"
 #include "backend/cuda/block_reduce.cuh"
 #include "backend/cuda/cuda_common.cuh"
 
@@ -112,30 +113,11 @@ __global__ void clip_chunks_kernel(ClipMode mode, T* g, const Chunk* chunks, int
   }
 }
 
-void require_segments_inside(const Tensor& gradients, std::span<const BufferSegment> segments) {
-  int64_t previous_end = 0;
-  for (size_t i = 0; i < segments.size(); ++i) {
-    const BufferSegment& segment = segments[i];
-    if (segment.offset < previous_end || segment.size < 0 ||
-        segment.offset + segment.size > gradients.num_elements()) {
-      throw ShapeError(
-          "clip_gradients: segment " + std::to_string(i) + " [" + std::to_string(segment.offset) +
-          ", " + std::to_string(segment.offset + segment.size) +
-          ") overlaps the previous one or lies outside gradients " + gradients.to_string());
-    }
-    previous_end = segment.offset + segment.size;
-  }
-}
-
 }  // namespace
 
 void CudaBackend::clip_gradients(const GradientClip& clip, const Tensor& gradients,
                                  std::span<const BufferSegment> segments) {
-  if (!(clip.threshold > 0)) {
-    throw ValueError("clip_gradients: the threshold must be > 0, got " +
-                     std::to_string(clip.threshold));
-  }
-  require_segments_inside(gradients, segments);
+  check_clip_arguments(clip, gradients, segments);
   require_here("clip_gradients", "gradients", gradients);
   dispatch_float(gradients.dtype(), "clip_gradients", [&](auto zero) {
     using T = decltype(zero);

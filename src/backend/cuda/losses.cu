@@ -6,6 +6,7 @@
 
 #include <string>
 
+#include "backend/argument_checks.h"
 #include "backend/cuda/block_reduce.cuh"
 #include "backend/cuda/cuda_common.cuh"
 #include "backend/cuda/labels.cuh"
@@ -14,45 +15,6 @@ namespace trainyard::backend::cuda {
 namespace {
 
 constexpr double kEpsilon = 1e-7;
-
-bool is_sparse(const Loss& loss) {
-  return loss.kind == LossKind::kSparseCategoricalCrossentropy;
-}
-
-const char* loss_name(const Loss& loss) {
-  switch (loss.kind) {
-    case LossKind::kMeanSquaredError:
-      return "mean_squared_error";
-    case LossKind::kMeanAbsoluteError:
-      return "mean_absolute_error";
-    case LossKind::kBinaryCrossentropy:
-      return "binary_crossentropy";
-    case LossKind::kCategoricalCrossentropy:
-      return "categorical_crossentropy";
-    case LossKind::kSparseCategoricalCrossentropy:
-      return "sparse_categorical_crossentropy";
-  }
-  return "loss";
-}
-
-void check_loss_shapes(const Loss& loss, const Tensor& y_pred, const Tensor& y_true,
-                       const Tensor& sample_weight) {
-  const int64_t rows = row_count(y_pred);
-  if (is_sparse(loss)) {
-    if (y_true.num_elements() != rows) {
-      throw ShapeError(std::string(loss_name(loss)) + ": labels " + y_true.to_string() +
-                       " need one class index per row of predictions " + y_pred.to_string());
-    }
-  } else if (y_true.num_elements() != y_pred.num_elements() || y_true.dtype() != y_pred.dtype()) {
-    throw ShapeError(std::string(loss_name(loss)) + ": targets " + y_true.to_string() +
-                     " do not match predictions " + y_pred.to_string());
-  }
-  if (sample_weight.defined() &&
-      (sample_weight.num_elements() != rows || sample_weight.dtype() != y_pred.dtype())) {
-    throw ShapeError(std::string(loss_name(loss)) + ": sample_weight " + sample_weight.to_string() +
-                     " needs one weight per row of " + y_pred.to_string());
-  }
-}
 
 // The scalar loss, or its gradient: one element of y_pred's dtype.
 void require_scalar(const Loss& loss, const char* what, const Tensor& scalar,
@@ -307,8 +269,8 @@ LossRows<T> make_rows(const Loss& loss, const Tensor& y_pred, const Tensor& y_tr
       loss.from_logits,
       static_cast<T>(loss.label_smoothing),
       static_cast<const T*>(y_pred.raw_data()),
-      is_sparse(loss) ? nullptr : static_cast<const T*>(y_true.raw_data()),
-      is_sparse(loss) ? label_view(y_true) : LabelView{},
+      is_sparse_loss(loss) ? nullptr : static_cast<const T*>(y_true.raw_data()),
+      is_sparse_loss(loss) ? label_view(y_true) : LabelView{},
       sample_weight.defined() ? static_cast<const T*>(sample_weight.raw_data()) : nullptr,
       row_count(y_pred),
       last_dim(y_pred)};
@@ -318,7 +280,7 @@ LossRows<T> make_rows(const Loss& loss, const Tensor& y_pred, const Tensor& y_tr
 
 void CudaBackend::loss_forward(const Loss& loss, const Tensor& y_pred, const Tensor& y_true,
                                const Tensor& sample_weight, const Tensor& loss_value) {
-  check_loss_shapes(loss, y_pred, y_true, sample_weight);
+  check_loss_arguments(loss, y_pred, y_true, sample_weight);
   require_scalar(loss, "loss_value", loss_value, y_pred);
   const char* entry = loss_name(loss);
   require_here(entry, "y_pred", y_pred);
@@ -327,7 +289,7 @@ void CudaBackend::loss_forward(const Loss& loss, const Tensor& y_pred, const Ten
   require_here(entry, "loss_value", loss_value);
   activate();
   const int64_t rows = row_count(y_pred);
-  if (is_sparse(loss)) check_labels(*this, entry, y_true, rows, last_dim(y_pred));
+  if (is_sparse_loss(loss)) check_labels(*this, entry, y_true, rows, last_dim(y_pred));
   dispatch_float(y_pred.dtype(), entry, [&](auto zero) {
     using T = decltype(zero);
     auto* values = static_cast<double*>(scratch(
@@ -346,7 +308,7 @@ void CudaBackend::loss_forward(const Loss& loss, const Tensor& y_pred, const Ten
 void CudaBackend::loss_backward(const Loss& loss, const Tensor& y_pred, const Tensor& y_true,
                                 const Tensor& sample_weight, const Tensor& loss_grad,
                                 const Tensor& y_pred_grad, bool accumulate) {
-  check_loss_shapes(loss, y_pred, y_true, sample_weight);
+  check_loss_arguments(loss, y_pred, y_true, sample_weight);
   const char* entry = loss_name(loss);
   require_same_size(entry, y_pred, y_pred_grad);
   require_scalar(loss, "loss_grad", loss_grad, y_pred);
@@ -358,7 +320,7 @@ void CudaBackend::loss_backward(const Loss& loss, const Tensor& y_pred, const Te
   activate();
   const int64_t rows = row_count(y_pred);
   if (rows == 0) return;
-  if (is_sparse(loss)) check_labels(*this, entry, y_true, rows, last_dim(y_pred));
+  if (is_sparse_loss(loss)) check_labels(*this, entry, y_true, rows, last_dim(y_pred));
   dispatch_float(y_pred.dtype(), entry, [&](auto zero) {
     using T = decltype(zero);
     loss_gradient_kernel<T><<<row_blocks(rows), kThreadsPerBlock, 0, stream_>>>(

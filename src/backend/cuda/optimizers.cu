@@ -5,6 +5,7 @@
 #include <cmath>
 #include <string>
 
+#include "backend/argument_checks.h"
 #include "backend/cuda/block_reduce.cuh"
 #include "backend/cuda/cuda_common.cuh"
 
@@ -104,34 +105,6 @@ __global__ void optimizer_update_kernel(UpdateArgs<T> a) {
   }
 }
 
-void require_slot(const Tensor& slot, const Tensor& parameters, const char* name) {
-  if (!slot.defined() || slot.num_elements() != parameters.num_elements() ||
-      slot.dtype() != parameters.dtype()) {
-    throw ShapeError(std::string("optimizer_update: slot '") + name + "' must match parameters " +
-                     parameters.to_string());
-  }
-}
-
-void require_slots(const OptimizerStep& step, const Tensor& parameters, const Tensor& slot_0,
-                   const Tensor& slot_1, const Tensor& slot_2) {
-  switch (step.kind) {
-    case OptimizerKind::kSgd:
-      if (step.momentum != 0.0) require_slot(slot_0, parameters, "momentum");
-      break;
-    case OptimizerKind::kAdam:
-    case OptimizerKind::kAdamW:
-      require_slot(slot_0, parameters, "momentum");
-      require_slot(slot_1, parameters, "velocity");
-      if (step.amsgrad) require_slot(slot_2, parameters, "velocity_hat");
-      break;
-    case OptimizerKind::kRmsprop:
-      require_slot(slot_0, parameters, "velocity");
-      if (step.momentum > 0.0) require_slot(slot_1, parameters, "momentum");
-      if (step.centered) require_slot(slot_2, parameters, "average_gradient");
-      break;
-  }
-}
-
 // The step's constants in T, computed by the same expressions as the CPU backend's.
 template <typename T>
 UpdateArgs<T> make_args(const OptimizerStep& step, const Tensor& parameters,
@@ -173,7 +146,7 @@ void CudaBackend::optimizer_update(const OptimizerStep& step, const Tensor& para
                                    const Tensor& gradients, const Tensor& slot_0,
                                    const Tensor& slot_1, const Tensor& slot_2) {
   require_same_size("optimizer_update", parameters, gradients);
-  require_slots(step, parameters, slot_0, slot_1, slot_2);
+  check_optimizer_slots(step, parameters, slot_0, slot_1, slot_2);
   require_here("optimizer_update", "parameters", parameters);
   require_here("optimizer_update", "gradients", gradients);
   require_here("optimizer_update", "slot_0", slot_0);

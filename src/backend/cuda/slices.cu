@@ -2,39 +2,11 @@
 // viewed as [outer, axis * inner]: each outer index owns one contiguous run per tensor.
 #include <string>
 
+#include "backend/argument_checks.h"
 #include "backend/cuda/cuda_common.cuh"
 
 namespace trainyard::backend::cuda {
 namespace {
-
-struct SliceGeometry {
-  int64_t outer = 1;       // product of the dimensions before the axis
-  int64_t inner = 1;       // product of the dimensions after the axis
-  int64_t part_run = 0;    // part.shape[axis] * inner
-  int64_t whole_run = 0;   // whole.shape[axis] * inner
-  int64_t run_offset = 0;  // offset * inner
-};
-
-SliceGeometry slice_geometry(const char* entry, const Tensor& part, int64_t axis, int64_t offset,
-                             const Tensor& whole) {
-  const Shape& p = part.shape();
-  const Shape& w = whole.shape();
-  bool ok = p.rank() == w.rank() && axis >= 0 && axis < p.rank() && part.dtype() == whole.dtype() &&
-            offset >= 0 && offset + p[axis] <= w[axis];
-  for (int64_t i = 0; ok && i < p.rank(); ++i) ok = i == axis || p[i] == w[i];
-  if (!ok) {
-    throw ShapeError(std::string(entry) + ": " + part.to_string() + " is not a slice of " +
-                     whole.to_string() + " along axis " + std::to_string(axis) + " at offset " +
-                     std::to_string(offset));
-  }
-  SliceGeometry g;
-  for (int64_t i = 0; i < axis; ++i) g.outer *= p[i];
-  for (int64_t i = axis + 1; i < p.rank(); ++i) g.inner *= p[i];
-  g.part_run = p[axis] * g.inner;
-  g.whole_run = w[axis] * g.inner;
-  g.run_offset = offset * g.inner;
-  return g;
-}
 
 void check_padding(const char* entry, const Padding2d& padding, const Tensor& x, const Tensor& y) {
   const Shape& in = x.shape();

@@ -1,0 +1,125 @@
+#include "backend/argument_checks.h"
+
+#include <string>
+
+#include "core/error.h"
+
+namespace trainyard::backend {
+namespace {
+
+int64_t rows_of(const Tensor& tensor) {
+  const int64_t columns = tensor.shape().rank() == 0 ? 1 : tensor.shape()[-1];
+  return columns == 0 ? 0 : tensor.num_elements() / columns;
+}
+
+void require_slot(const Tensor& slot, const Tensor& parameters, const char* name) {
+  if (!slot.defined() || slot.num_elements() != parameters.num_elements() ||
+      slot.dtype() != parameters.dtype()) {
+    throw ShapeError(std::string("optimizer_update: slot '") + name + "' must match parameters " +
+                     parameters.to_string());
+  }
+}
+
+}  // namespace
+
+SliceGeometry slice_geometry(const char* entry, const Tensor& part, int64_t axis, int64_t offset,
+                             const Tensor& whole) {
+  const Shape& p = part.shape();
+  const Shape& w = whole.shape();
+  bool ok = p.rank() == w.rank() && axis >= 0 && axis < p.rank() && part.dtype() == whole.dtype() &&
+            offset >= 0 && offset + p[axis] <= w[axis];
+  for (int64_t i = 0; ok && i < p.rank(); ++i) ok = i == axis || p[i] == w[i];
+  if (!ok) {
+    throw ShapeError(std::string(entry) + ": " + part.to_string() + " is not a slice of " +
+                     whole.to_string() + " along axis " + std::to_string(axis) + " at offset " +
+                     std::to_string(offset));
+  }
+  SliceGeometry g;
+  for (int64_t i = 0; i < axis; ++i) g.outer *= p[i];
+  for (int64_t i = axis + 1; i < p.rank(); ++i) g.inner *= p[i];
+  g.part_run = p[axis] * g.inner;
+  g.whole_run = w[axis] * g.inner;
+  g.run_offset = offset * g.inner;
+  return g;
+}
+
+const char* loss_name(const Loss& loss) {
+  switch (loss.kind) {
+    case LossKind::kMeanSquaredError:
+      return "mean_squared_error";
+    case LossKind::kMeanAbsoluteError:
+      return "mean_absolute_error";
+    case LossKind::kBinaryCrossentropy:
+      return "binary_crossentropy";
+    case LossKind::kCategoricalCrossentropy:
+      return "categorical_crossentropy";
+    case LossKind::kSparseCategoricalCrossentropy:
+      return "sparse_categorical_crossentropy";
+  }
+  return "loss";
+}
+
+bool is_sparse_loss(const Loss& loss) {
+  return loss.kind == LossKind::kSparseCategoricalCrossentropy;
+}
+
+void check_loss_arguments(const Loss& loss, const Tensor& y_pred, const Tensor& y_true,
+                          const Tensor& sample_weight) {
+  const int64_t rows = rows_of(y_pred);
+  if (is_sparse_loss(loss)) {
+    if (y_true.num_elements() != rows) {
+      throw ShapeError(std::string(loss_name(loss)) + ": labels " + y_true.to_string() +
+                       " need one class index per row of predictions " + y_pred.to_string());
+    }
+  } else if (y_true.num_elements() != y_pred.num_elements() || y_true.dtype() != y_pred.dtype()) {
+    throw ShapeError(std::string(loss_name(loss)) + ": targets " + y_true.to_string() +
+                     " do not match predictions " + y_pred.to_string());
+  }
+  if (sample_weight.defined() &&
+      (sample_weight.num_elements() != rows || sample_weight.dtype() != y_pred.dtype())) {
+    throw ShapeError(std::string(loss_name(loss)) + ": sample_weight " + sample_weight.to_string() +
+                     " needs one weight per row of " + y_pred.to_string());
+  }
+}
+
+void check_optimizer_slots(const OptimizerStep& step, const Tensor& parameters,
+                           const Tensor& slot_0, const Tensor& slot_1, const Tensor& slot_2) {
+  switch (step.kind) {
+    case OptimizerKind::kSgd:
+      if (step.momentum != 0.0) require_slot(slot_0, parameters, "momentum");
+      break;
+    case OptimizerKind::kAdam:
+    case OptimizerKind::kAdamW:
+      require_slot(slot_0, parameters, "momentum");
+      require_slot(slot_1, parameters, "velocity");
+      if (step.amsgrad) require_slot(slot_2, parameters, "velocity_hat");
+      break;
+    case OptimizerKind::kRmsprop:
+      require_slot(slot_0, parameters, "velocity");
+      if (step.momentum > 0.0) require_slot(slot_1, parameters, "momentum");
+      if (step.centered) require_slot(slot_2, parameters, "average_gradient");
+      break;
+  }
+}
+
+void check_clip_arguments(const GradientClip& clip, const Tensor& gradients,
+                          std::span<const BufferSegment> segments) {
+  if (!(clip.threshold > 0)) {
+    throw ValueError("clip_gradients: the threshold must be > 0, got " +
+                     std::to_string(clip.threshold));
+  }
+  int64_t previous_end = 0;
+  for (size_t i = 0; i < segments.size(); ++i) {
+    const BufferSegment& segment = segments[i];
+    if (segment.offset < previous_end || segment.size < 0 ||
+        segment.offset + segment.size > gradients.num_elements()) {
+      throw ShapeError(
+          "clip_gradients: segment " + std::to_string(i) + " [" + std::to_string(segment.offset) +
+          ", " + std::to_string(segment.offset + segment.size) +
+          ") overlaps the previous one or lies outside gradients " + gradients.to_string());
+    }
+    previous_end = segment.offset + segment.size;
+  }
+}
+
+}  // namespace trainyard::backend
