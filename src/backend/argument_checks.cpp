@@ -12,6 +12,13 @@ int64_t rows_of(const Tensor& tensor) {
   return columns == 0 ? 0 : tensor.num_elements() / columns;
 }
 
+void require_same_size(const char* entry, const Tensor& a, const Tensor& b) {
+  if (a.num_elements() != b.num_elements() || a.dtype() != b.dtype()) {
+    throw ShapeError(std::string(entry) + ": " + a.to_string() + " and " + b.to_string() +
+                     " must have the same element count and dtype");
+  }
+}
+
 void require_slot(const Tensor& slot, const Tensor& parameters, const char* name) {
   if (!slot.defined() || slot.num_elements() != parameters.num_elements() ||
       slot.dtype() != parameters.dtype()) {
@@ -119,6 +126,52 @@ void check_clip_arguments(const GradientClip& clip, const Tensor& gradients,
           ") overlaps the previous one or lies outside gradients " + gradients.to_string());
     }
     previous_end = segment.offset + segment.size;
+  }
+}
+
+void check_conv_arguments(const char* entry, const Window2d& w, const Tensor& x,
+                          const Tensor& kernel, const Tensor& y) {
+  bool ok = x.shape() == Shape{w.batch, w.in_height, w.in_width, w.channels} &&
+            kernel.shape().rank() == 4 && kernel.shape()[0] == w.window_height &&
+            kernel.shape()[1] == w.window_width && kernel.shape()[2] == w.channels &&
+            y.shape() == Shape{w.batch, w.out_height, w.out_width, kernel.shape()[3]} &&
+            x.dtype() == kernel.dtype() && x.dtype() == y.dtype();
+  if (!ok) {
+    throw ShapeError(std::string(entry) + ": input " + x.to_string() + ", kernel " +
+                     kernel.to_string() + " and output " + y.to_string() +
+                     " do not match the window [" + std::to_string(w.window_height) + "x" +
+                     std::to_string(w.window_width) + "] over " + std::to_string(w.batch) + "x" +
+                     std::to_string(w.in_height) + "x" + std::to_string(w.in_width) + "x" +
+                     std::to_string(w.channels));
+  }
+}
+
+bool gradient_wanted(const Tensor* gradient) {
+  return gradient != nullptr && gradient->defined();
+}
+
+void check_norm_vector(const char* entry, const char* what, const Tensor& tensor, const Tensor& x,
+                       bool optional) {
+  if (!tensor.defined()) {
+    if (optional) return;
+    throw ShapeError(std::string(entry) + ": " + what + " is required");
+  }
+  const int64_t columns = x.shape().rank() == 0 ? 1 : x.shape()[-1];
+  if (tensor.num_elements() != columns || tensor.dtype() != x.dtype()) {
+    throw ShapeError(std::string(entry) + ": " + what + " " + tensor.to_string() +
+                     " does not match the last axis of " + x.to_string());
+  }
+}
+
+void check_norm_gradients(const char* entry, const Tensor& x, const Tensor& y_grad,
+                          const NormGradients& grads) {
+  require_same_size(entry, x, y_grad);
+  if (gradient_wanted(grads.x_grad)) require_same_size(entry, x, *grads.x_grad);
+  if (gradient_wanted(grads.gamma_grad)) {
+    check_norm_vector(entry, "gamma gradient", *grads.gamma_grad, x, false);
+  }
+  if (gradient_wanted(grads.beta_grad)) {
+    check_norm_vector(entry, "beta gradient", *grads.beta_grad, x, false);
   }
 }
 

@@ -6,6 +6,7 @@
 #include <span>
 
 #include "backend/backend.h"
+#include "backend/window.h"
 
 namespace trainyard::backend {
 
@@ -38,5 +39,20 @@ void check_optimizer_slots(const OptimizerStep& step, const Tensor& parameters,
 // previous one or lies outside the buffer.
 void check_clip_arguments(const GradientClip& clip, const Tensor& gradients,
                           std::span<const BufferSegment> segments);
+
+// Throws ShapeError naming `entry` unless x [N, H, W, C], kernel [KH, KW, C, F] and
+// y [N, OH, OW, F] fit the window and share a dtype.
+void check_conv_arguments(const char* entry, const Window2d& window, const Tensor& x,
+                          const Tensor& kernel, const Tensor& y);
+
+// Whether a normalization backward is asked for this gradient (non-null and defined).
+bool gradient_wanted(const Tensor* gradient);
+// Throws ShapeError naming `entry` unless `tensor` is a [C] vector of x's dtype, C being x's
+// last axis; an undefined tensor passes when `optional`.
+void check_norm_vector(const char* entry, const char* what, const Tensor& tensor, const Tensor& x,
+                       bool optional);
+// Throws ShapeError naming `entry` unless y_grad and the wanted gradients fit x.
+void check_norm_gradients(const char* entry, const Tensor& x, const Tensor& y_grad,
+                          const NormGradients& grads);
 
 }  // namespace trainyard::backend

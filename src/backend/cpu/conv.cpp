@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "backend/argument_checks.h"
 #include "backend/cpu/conv_direct.h"
 #include "backend/cpu/cpu_backend.h"
 #include "backend/cpu/cpu_common.h"
@@ -31,23 +32,6 @@ ConvDims conv_dims(const Window2d& w, int64_t filters) {
                 w.stride_width == 1 && w.pad_top == 0 && w.pad_left == 0;
   return {w.in_height * w.in_width * w.channels, w.out_height * w.out_width,
           w.window_height * w.window_width * w.channels, filters, direct};
-}
-
-void check_shapes(const char* entry, const Window2d& w, const Tensor& x, const Tensor& kernel,
-                  const Tensor& y) {
-  bool ok = x.shape() == Shape{w.batch, w.in_height, w.in_width, w.channels} &&
-            kernel.shape().rank() == 4 && kernel.shape()[0] == w.window_height &&
-            kernel.shape()[1] == w.window_width && kernel.shape()[2] == w.channels &&
-            y.shape() == Shape{w.batch, w.out_height, w.out_width, kernel.shape()[3]} &&
-            x.dtype() == kernel.dtype() && x.dtype() == y.dtype();
-  if (!ok) {
-    throw ShapeError(std::string(entry) + ": input " + x.to_string() + ", kernel " +
-                     kernel.to_string() + " and output " + y.to_string() +
-                     " do not match the window [" + std::to_string(w.window_height) + "x" +
-                     std::to_string(w.window_width) + "] over " + std::to_string(w.batch) + "x" +
-                     std::to_string(w.in_height) + "x" + std::to_string(w.in_width) + "x" +
-                     std::to_string(w.channels));
-  }
 }
 
 int64_t samples_per_chunk(const ConvDims& dims, size_t element_bytes) {
@@ -115,7 +99,7 @@ void col2im_add(const Window2d& w, const ConvDims& dims, const T* patches, int64
 
 void CpuBackend::conv2d_forward(const Window2d& window, const Tensor& x, const Tensor& kernel,
                                 const Tensor& y) {
-  check_shapes("conv2d_forward", window, x, kernel, y);
+  check_conv_arguments("conv2d_forward", window, x, kernel, y);
   cpu::dispatch_float(x.dtype(), "conv2d_forward", [&](auto zero) {
     using T = decltype(zero);
     ConvDims dims = conv_dims(window, kernel.shape()[3]);
@@ -149,7 +133,7 @@ void CpuBackend::conv2d_bias_activation_forward(const Window2d& window,
                                                 const Activation& activation, const Tensor& x,
                                                 const Tensor& kernel, const Tensor& bias,
                                                 const Tensor& y) {
-  check_shapes("conv2d_bias_activation_forward", window, x, kernel, y);
+  check_conv_arguments("conv2d_bias_activation_forward", window, x, kernel, y);
   const int64_t filters = kernel.shape()[3];
   if (bias.defined() && (bias.shape() != Shape{filters} || bias.dtype() != x.dtype())) {
     throw ShapeError("conv2d_bias_activation_forward: bias " + bias.to_string() +
@@ -177,7 +161,7 @@ void CpuBackend::conv2d_bias_activation_forward(const Window2d& window,
 void CpuBackend::conv2d_backward_kernel(const Window2d& window, const Tensor& x,
                                         const Tensor& y_grad, const Tensor& kernel_grad,
                                         bool accumulate) {
-  check_shapes("conv2d_backward_kernel", window, x, kernel_grad, y_grad);
+  check_conv_arguments("conv2d_backward_kernel", window, x, kernel_grad, y_grad);
   cpu::dispatch_float(x.dtype(), "conv2d_backward_kernel", [&](auto zero) {
     using T = decltype(zero);
     ConvDims dims = conv_dims(window, kernel_grad.shape()[3]);
@@ -211,7 +195,7 @@ void CpuBackend::conv2d_backward_kernel(const Window2d& window, const Tensor& x,
 void CpuBackend::conv2d_backward_input(const Window2d& window, const Tensor& y_grad,
                                        const Tensor& kernel, const Tensor& x_grad,
                                        bool accumulate) {
-  check_shapes("conv2d_backward_input", window, x_grad, kernel, y_grad);
+  check_conv_arguments("conv2d_backward_input", window, x_grad, kernel, y_grad);
   cpu::dispatch_float(x_grad.dtype(), "conv2d_backward_input", [&](auto zero) {
     using T = decltype(zero);
     ConvDims dims = conv_dims(window, kernel.shape()[3]);

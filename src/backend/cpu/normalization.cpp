@@ -7,37 +7,13 @@
 #include <cmath>
 #include <string>
 
+#include "backend/argument_checks.h"
 #include "backend/cpu/cpu_backend.h"
 #include "backend/cpu/cpu_common.h"
 #include "backend/cpu/reductions.h"
 
 namespace trainyard::backend {
 namespace {
-
-bool wanted(const Tensor* gradient) {
-  return gradient != nullptr && gradient->defined();
-}
-
-// Throws ShapeError naming `entry` unless `tensor` is undefined or a [C] vector of x's dtype.
-void check_vector(const char* entry, const char* what, const Tensor& tensor, const Tensor& x,
-                  bool optional) {
-  if (!tensor.defined()) {
-    if (optional) return;
-    throw ShapeError(std::string(entry) + ": " + what + " is required");
-  }
-  if (tensor.num_elements() != cpu::last_dim(x) || tensor.dtype() != x.dtype()) {
-    throw ShapeError(std::string(entry) + ": " + what + " " + tensor.to_string() +
-                     " does not match the last axis of " + x.to_string());
-  }
-}
-
-void check_gradients(const char* entry, const Tensor& x, const Tensor& y_grad,
-                     const NormGradients& grads) {
-  cpu::require_same_size(entry, x, y_grad);
-  if (wanted(grads.x_grad)) cpu::require_same_size(entry, x, *grads.x_grad);
-  if (wanted(grads.gamma_grad)) check_vector(entry, "gamma gradient", *grads.gamma_grad, x, false);
-  if (wanted(grads.beta_grad)) check_vector(entry, "beta gradient", *grads.beta_grad, x, false);
-}
 
 // Grain for loops over whole rows of `columns` values.
 int64_t row_grain(int64_t columns) {
@@ -125,10 +101,10 @@ void gamma_beta_sums(const T* x, const T* dy, int64_t rows, int64_t columns, con
 
 template <typename T>
 void store_gamma_beta(const NormGradients& grads, const double* sums, int64_t columns) {
-  if (wanted(grads.beta_grad)) {
+  if (gradient_wanted(grads.beta_grad)) {
     store(grads.beta_grad->data<T>(), columns, sums, grads.accumulate_beta);
   }
-  if (wanted(grads.gamma_grad)) {
+  if (gradient_wanted(grads.gamma_grad)) {
     store(grads.gamma_grad->data<T>(), columns, sums + columns, grads.accumulate_gamma);
   }
 }
@@ -141,10 +117,10 @@ void CpuBackend::batch_norm_training_forward(const Tensor& x, const Tensor& gamm
                                              const Tensor& moving_variance, const Tensor& y) {
   const char* entry = "batch_norm_training_forward";
   cpu::require_same_size(entry, x, y);
-  check_vector(entry, "gamma", gamma, x, true);
-  check_vector(entry, "beta", beta, x, true);
-  check_vector(entry, "moving_mean", moving_mean, x, false);
-  check_vector(entry, "moving_variance", moving_variance, x, false);
+  check_norm_vector(entry, "gamma", gamma, x, true);
+  check_norm_vector(entry, "beta", beta, x, true);
+  check_norm_vector(entry, "moving_mean", moving_mean, x, false);
+  check_norm_vector(entry, "moving_variance", moving_variance, x, false);
   int64_t rows = cpu::row_count(x), columns = cpu::last_dim(x);
   if (rows == 0) return;
   cpu::dispatch_float(x.dtype(), entry, [&](auto zero) {
@@ -172,8 +148,8 @@ void CpuBackend::batch_norm_training_forward(const Tensor& x, const Tensor& gamm
 void CpuBackend::batch_norm_training_backward(const Tensor& x, const Tensor& gamma, double epsilon,
                                               const Tensor& y_grad, const NormGradients& grads) {
   const char* entry = "batch_norm_training_backward";
-  check_gradients(entry, x, y_grad, grads);
-  check_vector(entry, "gamma", gamma, x, true);
+  check_norm_gradients(entry, x, y_grad, grads);
+  check_norm_vector(entry, "gamma", gamma, x, true);
   int64_t rows = cpu::row_count(x), columns = cpu::last_dim(x);
   cpu::dispatch_float(x.dtype(), entry, [&](auto zero) {
     using T = decltype(zero);
@@ -195,7 +171,7 @@ void CpuBackend::batch_norm_training_backward(const Tensor& x, const Tensor& gam
     for (int64_t j = 0; j < columns; ++j) inv_std[j] = 1.0 / std::sqrt(inv_std[j] + epsilon);
     gamma_beta_sums(in, dy, rows, columns, mean, inv_std, partial, sums);
     store_gamma_beta<T>(grads, sums, columns);
-    if (!wanted(grads.x_grad)) return;
+    if (!gradient_wanted(grads.x_grad)) return;
     // dx = gamma * inv_std * (dy - dbeta / N - xhat * dgamma / N)
     const T* g = gamma.defined() ? gamma.data<T>() : nullptr;
     double n = static_cast<double>(rows);
@@ -226,10 +202,10 @@ void CpuBackend::batch_norm_inference_forward(const Tensor& x, const Tensor& gam
                                               const Tensor& y) {
   const char* entry = "batch_norm_inference_forward";
   cpu::require_same_size(entry, x, y);
-  check_vector(entry, "gamma", gamma, x, true);
-  check_vector(entry, "beta", beta, x, true);
-  check_vector(entry, "mean", mean, x, false);
-  check_vector(entry, "variance", variance, x, false);
+  check_norm_vector(entry, "gamma", gamma, x, true);
+  check_norm_vector(entry, "beta", beta, x, true);
+  check_norm_vector(entry, "mean", mean, x, false);
+  check_norm_vector(entry, "variance", variance, x, false);
   int64_t rows = cpu::row_count(x), columns = cpu::last_dim(x);
   cpu::dispatch_float(x.dtype(), entry, [&](auto zero) {
     using T = decltype(zero);
@@ -252,10 +228,10 @@ void CpuBackend::batch_norm_inference_backward(const Tensor& x, const Tensor& ga
                                                double epsilon, const Tensor& y_grad,
                                                const NormGradients& grads) {
   const char* entry = "batch_norm_inference_backward";
-  check_gradients(entry, x, y_grad, grads);
-  check_vector(entry, "gamma", gamma, x, true);
-  check_vector(entry, "mean", mean, x, false);
-  check_vector(entry, "variance", variance, x, false);
+  check_norm_gradients(entry, x, y_grad, grads);
+  check_norm_vector(entry, "gamma", gamma, x, true);
+  check_norm_vector(entry, "mean", mean, x, false);
+  check_norm_vector(entry, "variance", variance, x, false);
   int64_t rows = cpu::row_count(x), columns = cpu::last_dim(x);
   cpu::dispatch_float(x.dtype(), entry, [&](auto zero) {
     using T = decltype(zero);
@@ -274,11 +250,11 @@ void CpuBackend::batch_norm_inference_backward(const Tensor& x, const Tensor& ga
     }
     const T* in = x.data<T>();
     const T* dy = y_grad.data<T>();
-    if (wanted(grads.gamma_grad) || wanted(grads.beta_grad)) {
+    if (gradient_wanted(grads.gamma_grad) || gradient_wanted(grads.beta_grad)) {
       gamma_beta_sums(in, dy, rows, columns, mu, inv_std, partial, sums);
       store_gamma_beta<T>(grads, sums, columns);
     }
-    if (!wanted(grads.x_grad)) return;
+    if (!gradient_wanted(grads.x_grad)) return;
     // dx = dy * gamma * inv_std: the statistics are constants in inference mode.
     T* dx = grads.x_grad->data<T>();
     bool accumulate = grads.accumulate_x;
@@ -316,8 +292,8 @@ void CpuBackend::layer_norm_forward(const Tensor& x, const Tensor& gamma, const 
                                     double epsilon, const Tensor& y) {
   const char* entry = "layer_norm_forward";
   cpu::require_same_size(entry, x, y);
-  check_vector(entry, "gamma", gamma, x, true);
-  check_vector(entry, "beta", beta, x, true);
+  check_norm_vector(entry, "gamma", gamma, x, true);
+  check_norm_vector(entry, "beta", beta, x, true);
   int64_t rows = cpu::row_count(x), columns = cpu::last_dim(x);
   cpu::dispatch_float(x.dtype(), entry, [&](auto zero) {
     using T = decltype(zero);
@@ -344,11 +320,11 @@ void CpuBackend::layer_norm_forward(const Tensor& x, const Tensor& gamma, const 
 void CpuBackend::layer_norm_backward(const Tensor& x, const Tensor& gamma, double epsilon,
                                      const Tensor& y_grad, const NormGradients& grads) {
   const char* entry = "layer_norm_backward";
-  check_gradients(entry, x, y_grad, grads);
-  check_vector(entry, "gamma", gamma, x, true);
+  check_norm_gradients(entry, x, y_grad, grads);
+  check_norm_vector(entry, "gamma", gamma, x, true);
   int64_t rows = cpu::row_count(x), columns = cpu::last_dim(x);
-  bool want_x = wanted(grads.x_grad);
-  bool want_sums = wanted(grads.gamma_grad) || wanted(grads.beta_grad);
+  bool want_x = gradient_wanted(grads.x_grad);
+  bool want_sums = gradient_wanted(grads.gamma_grad) || gradient_wanted(grads.beta_grad);
   cpu::dispatch_float(x.dtype(), entry, [&](auto zero) {
     using T = decltype(zero);
     cpu::RowChunks chunks = cpu::row_chunks(rows, columns);

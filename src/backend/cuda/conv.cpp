@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "backend/argument_checks.h"
 #include "backend/cuda/conv_layout.h"
 #include "backend/cuda/cuda_backend.h"
 #include "backend/cuda/cuda_check.h"
@@ -23,19 +24,7 @@ constexpr size_t kMaxWorkspaceBytes = size_t{1} << 30;
 
 void check_shapes(const char* entry, const Window2d& w, const Tensor& x, const Tensor& kernel,
                   const Tensor& y) {
-  bool ok = x.shape() == Shape{w.batch, w.in_height, w.in_width, w.channels} &&
-            kernel.shape().rank() == 4 && kernel.shape()[0] == w.window_height &&
-            kernel.shape()[1] == w.window_width && kernel.shape()[2] == w.channels &&
-            y.shape() == Shape{w.batch, w.out_height, w.out_width, kernel.shape()[3]} &&
-            x.dtype() == kernel.dtype() && x.dtype() == y.dtype();
-  if (!ok) {
-    throw ShapeError(std::string(entry) + ": input " + x.to_string() + ", kernel " +
-                     kernel.to_string() + " and output " + y.to_string() +
-                     " do not match the window [" + std::to_string(w.window_height) + "x" +
-                     std::to_string(w.window_width) + "] over " + std::to_string(w.batch) + "x" +
-                     std::to_string(w.in_height) + "x" + std::to_string(w.in_width) + "x" +
-                     std::to_string(w.channels));
-  }
+  check_conv_arguments(entry, w, x, kernel, y);
   if (x.dtype() != DType::kFloat32) {
     throw ValueError(std::string(entry) +
                      ": the CUDA backend convolves in float32 (cuDNN has no float64 NHWC "

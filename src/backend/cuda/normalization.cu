@@ -7,35 +7,11 @@
 #include <string>
 #include <utility>
 
+#include "backend/argument_checks.h"
 #include "backend/cuda/cuda_common.cuh"
 
 namespace trainyard::backend::cuda {
 namespace {
-
-bool wanted(const Tensor* gradient) {
-  return gradient != nullptr && gradient->defined();
-}
-
-// Throws ShapeError naming `entry` unless `tensor` is undefined or a [C] vector of x's dtype.
-void check_vector(const char* entry, const char* what, const Tensor& tensor, const Tensor& x,
-                  bool optional) {
-  if (!tensor.defined()) {
-    if (optional) return;
-    throw ShapeError(std::string(entry) + ": " + what + " is required");
-  }
-  if (tensor.num_elements() != last_dim(x) || tensor.dtype() != x.dtype()) {
-    throw ShapeError(std::string(entry) + ": " + what + " " + tensor.to_string() +
-                     " does not match the last axis of " + x.to_string());
-  }
-}
-
-void check_gradients(const char* entry, const Tensor& x, const Tensor& y_grad,
-                     const NormGradients& grads) {
-  require_same_size(entry, x, y_grad);
-  if (wanted(grads.x_grad)) require_same_size(entry, x, *grads.x_grad);
-  if (wanted(grads.gamma_grad)) check_vector(entry, "gamma gradient", *grads.gamma_grad, x, false);
-  if (wanted(grads.beta_grad)) check_vector(entry, "beta gradient", *grads.beta_grad, x, false);
-}
 
 template <typename T>
 const T* data_or_null(const Tensor& tensor) {
@@ -266,8 +242,9 @@ void store(CudaBackend& gpu, const Tensor& out, const double* values, bool accum
 template <typename T>
 void store_gamma_beta(CudaBackend& gpu, const NormGradients& grads, const double* sums,
                       int64_t columns) {
-  if (wanted(grads.beta_grad)) store<T>(gpu, *grads.beta_grad, sums, grads.accumulate_beta);
-  if (wanted(grads.gamma_grad)) {
+  if (gradient_wanted(grads.beta_grad))
+    store<T>(gpu, *grads.beta_grad, sums, grads.accumulate_beta);
+  if (gradient_wanted(grads.gamma_grad)) {
     store<T>(gpu, *grads.gamma_grad, sums + columns, grads.accumulate_gamma);
   }
 }
@@ -403,10 +380,10 @@ void CudaBackend::batch_norm_training_forward(const Tensor& x, const Tensor& gam
                                               const Tensor& moving_variance, const Tensor& y) {
   const char* entry = "batch_norm_training_forward";
   require_same_size(entry, x, y);
-  check_vector(entry, "gamma", gamma, x, true);
-  check_vector(entry, "beta", beta, x, true);
-  check_vector(entry, "moving_mean", moving_mean, x, false);
-  check_vector(entry, "moving_variance", moving_variance, x, false);
+  check_norm_vector(entry, "gamma", gamma, x, true);
+  check_norm_vector(entry, "beta", beta, x, true);
+  check_norm_vector(entry, "moving_mean", moving_mean, x, false);
+  check_norm_vector(entry, "moving_variance", moving_variance, x, false);
   for (auto [what, tensor] : {std::pair<const char*, const Tensor*>{"x", &x},
                               {"gamma", &gamma},
                               {"beta", &beta},
@@ -445,14 +422,14 @@ void CudaBackend::batch_norm_training_forward(const Tensor& x, const Tensor& gam
 void CudaBackend::batch_norm_training_backward(const Tensor& x, const Tensor& gamma, double epsilon,
                                                const Tensor& y_grad, const NormGradients& grads) {
   const char* entry = "batch_norm_training_backward";
-  check_gradients(entry, x, y_grad, grads);
-  check_vector(entry, "gamma", gamma, x, true);
+  check_norm_gradients(entry, x, y_grad, grads);
+  check_norm_vector(entry, "gamma", gamma, x, true);
   require_here(entry, "x", x);
   require_here(entry, "gamma", gamma);
   require_here(entry, "y_grad", y_grad);
-  if (wanted(grads.x_grad)) require_here(entry, "x gradient", *grads.x_grad);
-  if (wanted(grads.gamma_grad)) require_here(entry, "gamma gradient", *grads.gamma_grad);
-  if (wanted(grads.beta_grad)) require_here(entry, "beta gradient", *grads.beta_grad);
+  if (gradient_wanted(grads.x_grad)) require_here(entry, "x gradient", *grads.x_grad);
+  if (gradient_wanted(grads.gamma_grad)) require_here(entry, "gamma gradient", *grads.gamma_grad);
+  if (gradient_wanted(grads.beta_grad)) require_here(entry, "beta gradient", *grads.beta_grad);
   const int64_t rows = row_count(x), columns = last_dim(x);
   if (columns == 0) return;
   activate();
@@ -477,7 +454,7 @@ void CudaBackend::batch_norm_training_backward(const Tensor& x, const Tensor& ga
     column_sums(*this, GammaBetaTerm<T>{in, dy, stats.mean, stats.second, false}, rows, columns,
                 stats.sums);
     store_gamma_beta<T>(*this, grads, stats.sums, columns);
-    if (!wanted(grads.x_grad)) return;
+    if (!gradient_wanted(grads.x_grad)) return;
     const int64_t count = rows * columns;
     batch_norm_dx_kernel<T><<<blocks_for(count), kThreadsPerBlock, 0, stream_>>>(
         in, dy, data_or_null<T>(gamma), stats.mean, stats.second, stats.sums, count, columns, n,
@@ -492,10 +469,10 @@ void CudaBackend::batch_norm_inference_forward(const Tensor& x, const Tensor& ga
                                                const Tensor& y) {
   const char* entry = "batch_norm_inference_forward";
   require_same_size(entry, x, y);
-  check_vector(entry, "gamma", gamma, x, true);
-  check_vector(entry, "beta", beta, x, true);
-  check_vector(entry, "mean", mean, x, false);
-  check_vector(entry, "variance", variance, x, false);
+  check_norm_vector(entry, "gamma", gamma, x, true);
+  check_norm_vector(entry, "beta", beta, x, true);
+  check_norm_vector(entry, "mean", mean, x, false);
+  check_norm_vector(entry, "variance", variance, x, false);
   for (auto [what, tensor] : {std::pair<const char*, const Tensor*>{"x", &x},
                               {"gamma", &gamma},
                               {"beta", &beta},
@@ -529,10 +506,10 @@ void CudaBackend::batch_norm_inference_backward(const Tensor& x, const Tensor& g
                                                 double epsilon, const Tensor& y_grad,
                                                 const NormGradients& grads) {
   const char* entry = "batch_norm_inference_backward";
-  check_gradients(entry, x, y_grad, grads);
-  check_vector(entry, "gamma", gamma, x, true);
-  check_vector(entry, "mean", mean, x, false);
-  check_vector(entry, "variance", variance, x, false);
+  check_norm_gradients(entry, x, y_grad, grads);
+  check_norm_vector(entry, "gamma", gamma, x, true);
+  check_norm_vector(entry, "mean", mean, x, false);
+  check_norm_vector(entry, "variance", variance, x, false);
   for (auto [what, tensor] : {std::pair<const char*, const Tensor*>{"x", &x},
                               {"gamma", &gamma},
                               {"mean", &mean},
@@ -540,9 +517,9 @@ void CudaBackend::batch_norm_inference_backward(const Tensor& x, const Tensor& g
                               {"y_grad", &y_grad}}) {
     require_here(entry, what, *tensor);
   }
-  if (wanted(grads.x_grad)) require_here(entry, "x gradient", *grads.x_grad);
-  if (wanted(grads.gamma_grad)) require_here(entry, "gamma gradient", *grads.gamma_grad);
-  if (wanted(grads.beta_grad)) require_here(entry, "beta gradient", *grads.beta_grad);
+  if (gradient_wanted(grads.x_grad)) require_here(entry, "x gradient", *grads.x_grad);
+  if (gradient_wanted(grads.gamma_grad)) require_here(entry, "gamma gradient", *grads.gamma_grad);
+  if (gradient_wanted(grads.beta_grad)) require_here(entry, "beta gradient", *grads.beta_grad);
   const int64_t rows = row_count(x), columns = last_dim(x);
   if (columns == 0) return;
   activate();
@@ -554,13 +531,13 @@ void CudaBackend::batch_norm_inference_backward(const Tensor& x, const Tensor& g
     TY_CUDA_CHECK_LAUNCH("load_statistics_kernel");
     const T* in = data_of<T>(x);
     const T* dy = data_of<T>(y_grad);
-    if (wanted(grads.gamma_grad) || wanted(grads.beta_grad)) {
+    if (gradient_wanted(grads.gamma_grad) || gradient_wanted(grads.beta_grad)) {
       column_sums(*this, GammaBetaTerm<T>{in, dy, stats.mean, stats.second, false}, rows, columns,
                   stats.sums);
       store_gamma_beta<T>(*this, grads, stats.sums, columns);
     }
     const int64_t count = rows * columns;
-    if (!wanted(grads.x_grad) || count == 0) return;
+    if (!gradient_wanted(grads.x_grad) || count == 0) return;
     batch_norm_dx_kernel<T><<<blocks_for(count), kThreadsPerBlock, 0, stream_>>>(
         in, dy, data_or_null<T>(gamma), stats.mean, stats.second, stats.sums, count, columns,
         static_cast<double>(rows), true, mutable_data<T>(*grads.x_grad), grads.accumulate_x);
@@ -572,8 +549,8 @@ void CudaBackend::layer_norm_forward(const Tensor& x, const Tensor& gamma, const
                                      double epsilon, const Tensor& y) {
   const char* entry = "layer_norm_forward";
   require_same_size(entry, x, y);
-  check_vector(entry, "gamma", gamma, x, true);
-  check_vector(entry, "beta", beta, x, true);
+  check_norm_vector(entry, "gamma", gamma, x, true);
+  check_norm_vector(entry, "beta", beta, x, true);
   require_here(entry, "x", x);
   require_here(entry, "gamma", gamma);
   require_here(entry, "beta", beta);
@@ -593,18 +570,18 @@ void CudaBackend::layer_norm_forward(const Tensor& x, const Tensor& gamma, const
 void CudaBackend::layer_norm_backward(const Tensor& x, const Tensor& gamma, double epsilon,
                                       const Tensor& y_grad, const NormGradients& grads) {
   const char* entry = "layer_norm_backward";
-  check_gradients(entry, x, y_grad, grads);
-  check_vector(entry, "gamma", gamma, x, true);
+  check_norm_gradients(entry, x, y_grad, grads);
+  check_norm_vector(entry, "gamma", gamma, x, true);
   require_here(entry, "x", x);
   require_here(entry, "gamma", gamma);
   require_here(entry, "y_grad", y_grad);
-  if (wanted(grads.x_grad)) require_here(entry, "x gradient", *grads.x_grad);
-  if (wanted(grads.gamma_grad)) require_here(entry, "gamma gradient", *grads.gamma_grad);
-  if (wanted(grads.beta_grad)) require_here(entry, "beta gradient", *grads.beta_grad);
+  if (gradient_wanted(grads.x_grad)) require_here(entry, "x gradient", *grads.x_grad);
+  if (gradient_wanted(grads.gamma_grad)) require_here(entry, "gamma gradient", *grads.gamma_grad);
+  if (gradient_wanted(grads.beta_grad)) require_here(entry, "beta gradient", *grads.beta_grad);
   const int64_t rows = row_count(x), columns = last_dim(x);
   if (columns == 0) return;
-  const bool want_x = wanted(grads.x_grad);
-  const bool want_sums = wanted(grads.gamma_grad) || wanted(grads.beta_grad);
+  const bool want_x = gradient_wanted(grads.x_grad);
+  const bool want_sums = gradient_wanted(grads.gamma_grad) || gradient_wanted(grads.beta_grad);
   activate();
   dispatch_float(x.dtype(), entry, [&](auto zero) {
     using T = decltype(zero);
