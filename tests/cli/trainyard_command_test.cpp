@@ -167,6 +167,55 @@ TEST(TrainyardCommandTest, GpusListsWhatNvmlReports) {
   EXPECT_TRUE(report.at("detection_error").is_null());
 }
 
+// ---- trainyard doctor --------------------------------------------------------------------
+
+// The check named `name` in a `doctor --json` report.
+nlohmann::json doctor_check(const nlohmann::json& report, const std::string& name) {
+  for (const nlohmann::json& check : report.at("checks")) {
+    if (check.at("name") == name) return check;
+  }
+  ADD_FAILURE() << "no check " << name << " in " << report.dump();
+  return nlohmann::json::object({{"result", ""}, {"finding", ""}});
+}
+
+TEST(TrainyardCommandTest, DoctorWithoutADriverSaysSoAndChecksTheCpu) {
+  const std::string no_driver =
+      "TRAINYARD_NVML_LIBRARY=/nonexistent/libnvidia-ml.so.1 "
+      "TRAINYARD_CUDA_DRIVER_LIBRARY=/nonexistent/libcuda.so.1";
+  auto result = run_trainyard("doctor", no_driver);
+  EXPECT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_TRUE(contains(result.out, "no NVIDIA GPU found")) << result.out;
+  EXPECT_TRUE(contains(result.out, "How to fix:")) << result.out;
+
+  result = run_trainyard("doctor --json", no_driver);
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  auto report = nlohmann::json::parse(result.out);
+  EXPECT_EQ(doctor_check(report, "gpus").at("result"), "WARN");
+  EXPECT_EQ(doctor_check(report, "cpu").at("result"), "PASS");
+  EXPECT_FALSE(report.at("failed").get<bool>());
+}
+
+TEST(TrainyardCommandTest, DoctorFailsOnADriverTooOldForThisBuild) {
+  // The fake NVML reports driver 550.54.15 (CUDA 12.4) with an A100 and a T4.
+  const std::string fake = std::string("TRAINYARD_NVML_LIBRARY=") + TRAINYARD_FAKE_NVML_LIBRARY;
+  auto result = run_trainyard("doctor --json", fake);
+  auto report = nlohmann::json::parse(result.out);
+  if (report.at("build").at("cuda").is_null()) {
+    // A CPU-only build: the GPUs would sit idle, which is a warning, not a failure.
+    EXPECT_EQ(result.exit_code, 0) << result.err;
+    EXPECT_EQ(doctor_check(report, "cuda build").at("result"), "WARN");
+    return;
+  }
+  EXPECT_NE(result.exit_code, 0);
+  EXPECT_TRUE(contains(result.err, "failed check")) << result.err;
+  nlohmann::json driver = doctor_check(report, "driver");
+  EXPECT_EQ(driver.at("result"), "FAIL");
+  EXPECT_TRUE(contains(driver.at("finding").get<std::string>(), "550.54.15 is older than CUDA"))
+      << driver.dump();
+  EXPECT_TRUE(contains(driver.at("fix").get<std::string>(), "580")) << driver.dump();
+  EXPECT_TRUE(report.at("failed").get<bool>());
+}
+
 TEST(TrainyardCommandTest, BadUsageFailsWithCli11sMessage) {
   auto result = run_trainyard("instances --bogus");
   EXPECT_NE(result.exit_code, 0);

@@ -12,6 +12,8 @@ namespace trainyard::cli {
 void add_instances_command(CLI::App& app);
 // `trainyard gpus [--json]`
 void add_gpus_command(CLI::App& app);
+// `trainyard doctor [--json]`: exits non-zero when a check fails
+void add_doctor_command(CLI::App& app);
 // `trainyard train job.json [--data-dir DIR] [--detach] [--quiet]`
 void add_train_command(CLI::App& app);
 // `trainyard describe NAME`, `list`, `logs NAME [--follow]`, `stop NAME`

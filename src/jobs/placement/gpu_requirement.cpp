@@ -6,27 +6,6 @@
 
 namespace trainyard::jobs {
 
-bool BuildTargets::serves(platform::ComputeCapability capability) const {
-  if (cpu_only()) return true;
-  return std::any_of(architectures.begin(), architectures.end(),
-                     [&](const platform::ComputeCapability& target) {
-                       return target.major == capability.major && target.minor <= capability.minor;
-                     });
-}
-
-std::string BuildTargets::describe() const {
-  if (cpu_only()) return "none (a CPU-only build)";
-  auto sorted = architectures;
-  std::sort(sorted.begin(), sorted.end());
-  sorted.erase(std::unique(sorted.begin(), sorted.end()), sorted.end());
-  std::string text;
-  for (std::size_t i = 0; i < sorted.size(); ++i) {
-    if (i > 0) text += i + 1 == sorted.size() ? " and " : ", ";
-    text += sorted[i].to_string();
-  }
-  return text;
-}
-
 std::string GpuRequirement::unsuitable_reason(const platform::GpuInfo& gpu) const {
   std::vector<std::string> reasons;
   const std::string capability = gpu.compute_capability.to_string();

@@ -8,32 +8,20 @@
 #include <vector>
 
 #include "platform/accelerator.h"
+#include "platform/build_targets.h"
 #include "platform/gpu_inventory.h"
 
 namespace trainyard::jobs {
 
-// The oldest architecture CUDA 13 compiles for: Turing, compute capability 7.5. CUDA 13
-// dropped Maxwell, Pascal and Volta (5.x to 7.2); CUDA 12 had already dropped Kepler (3.x).
-inline constexpr platform::ComputeCapability kOldestCudaArchitecture{7, 5};
+// The build's GPU targets and CUDA's oldest architecture live in platform, which the
+// doctor shares; placement names them here.
+using platform::BuildTargets;
+using platform::kOldestCudaArchitecture;
 
 // The catalog states GPU memory as marketed (an A10G's "24 GB"), while the driver reports
 // what it can hand out (22.5 GiB on an A10G, 15 GiB on a T4). A GPU counts as having a
 // memory figure when the driver reports at least this fraction of it.
 inline constexpr double kGpuMemoryTolerance = 0.9;
-
-// The GPU architectures this build of trainyard carries kernels for.
-struct BuildTargets {
-  std::vector<platform::ComputeCapability> architectures;  // empty: a CPU-only build
-
-  bool cpu_only() const { return architectures.empty(); }
-  // True when this build has code a GPU of `capability` can run: a target with the same
-  // major version and a minor version no higher (code for 8.0 runs on 8.6, not on 9.0), as
-  // CUDA's binary compatibility allows. True for every GPU in a CPU-only build, which has
-  // no GPU code to be wrong about.
-  bool serves(platform::ComputeCapability capability) const;
-  // "7.5, 8.0, 8.6, 8.9 and 9.0", lowest first; "none (a CPU-only build)" when empty.
-  std::string describe() const;
-};
 
 // What one job needs: `hosts` process groups on this machine, each owning `gpus_per_host`
 // GPUs of its own that pass `unsuitable_reason`.
