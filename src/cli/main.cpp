@@ -20,6 +20,7 @@ int main(int argc, char** argv) {
   trainyard::cli::add_train_command(app);
   trainyard::cli::add_job_query_commands(app);
   trainyard::cli::add_model_commands(app);
+  trainyard::cli::add_serve_commands(app);
   trainyard::cli::add_internal_commands(app);
 
   try {

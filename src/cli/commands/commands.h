@@ -18,6 +18,8 @@ void add_doctor_command(CLI::App& app);
 void add_train_command(CLI::App& app);
 // `trainyard describe NAME`, `list`, `logs NAME [--follow]`, `stop NAME`
 void add_job_query_commands(CLI::App& app);
+// `trainyard serve [--listen HOST:PORT] [--credentials FILE]`, `credentials create`
+void add_serve_commands(CLI::App& app);
 // `trainyard model summary FILE`, `model convert SOURCE DEST [--config CONFIG]`
 void add_model_commands(CLI::App& app);
 // Hidden: `supervise NAME`, `builtin-train`

@@ -127,7 +127,7 @@ FileDescriptor open_directory_chain(int parent, const std::vector<std::string>& 
 }
 
 TemporaryFile create_temporary_file(int directory, std::string_view stem,
-                                    const std::filesystem::path& shown_directory) {
+                                    const std::filesystem::path& shown_directory, mode_t mode) {
   // Keep the whole name within NAME_MAX: the stem only helps a reader guess what it was.
   std::string base(1, '.');
   base.append(stem.substr(0, 200)).append(kTemporaryMarker);
@@ -141,7 +141,7 @@ TemporaryFile create_temporary_file(int directory, std::string_view stem,
       bits /= 36;
     }
     int fd = ::openat(directory, name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-                      0666);
+                      mode);
     if (fd >= 0) return {FileDescriptor(fd), name};
     if (errno != EEXIST) throw_io("cannot create a temporary file in", shown_directory, errno);
   }
@@ -222,13 +222,13 @@ void remove_quietly(int directory, const std::string& name) {
   ::unlinkat(directory, name.c_str(), 0);
 }
 
-void write_file_atomically(const std::filesystem::path& path, std::string_view bytes) {
+void write_file_atomically(const std::filesystem::path& path, std::string_view bytes, mode_t mode) {
   const std::filesystem::path parent = path.parent_path().empty() ? "." : path.parent_path();
   const std::string name = path.filename().string();
   std::string problem = path_component_problem(name);
   if (!problem.empty()) throw ValueError("file name of " + path.string() + " " + problem);
   FileDescriptor directory = open_directory(parent);
-  TemporaryFile temporary = create_temporary_file(directory.get(), name, parent);
+  TemporaryFile temporary = create_temporary_file(directory.get(), name, parent, mode);
   try {
     write_all(temporary.fd.get(), bytes.data(), bytes.size(), path);
     sync_file(temporary.fd.get(), path);

@@ -7,6 +7,8 @@
 // the path. Functions here are thread-safe; file descriptors are owned by FileDescriptor.
 #pragma once
 
+#include <sys/types.h>
+
 #include <cstdint>
 #include <filesystem>
 #include <string>
@@ -60,14 +62,15 @@ FileDescriptor open_child_directory(int parent, const std::string& name, bool cr
 FileDescriptor open_directory_chain(int parent, const std::vector<std::string>& components,
                                     bool create, const std::filesystem::path& shown_parent);
 
-// A new, empty file in `directory`, named ".<stem>.trainyard-tmp-XXXXXXXX" (O_EXCL, mode
-// 0666 less umask). The caller renames or removes it.
+// A new, empty file in `directory`, named ".<stem>.trainyard-tmp-XXXXXXXX" (O_EXCL, `mode`
+// less umask). The caller renames or removes it.
 struct TemporaryFile {
   FileDescriptor fd;
   std::string name;
 };
 TemporaryFile create_temporary_file(int directory, std::string_view stem,
-                                    const std::filesystem::path& shown_directory);
+                                    const std::filesystem::path& shown_directory,
+                                    mode_t mode = 0666);
 
 // Writes all of `size` bytes at `data` to `fd`, retrying short writes.
 void write_all(int fd, const void* data, size_t size, const std::filesystem::path& shown);
@@ -92,8 +95,10 @@ void remove_quietly(int directory, const std::string& name);
 
 // Writes `bytes` to `path` atomically: a temporary file in the same directory, fsync,
 // rename, fsync of the directory. The directory must exist; a symlink as the final
-// component of `path` is replaced, not followed.
-void write_file_atomically(const std::filesystem::path& path, std::string_view bytes);
+// component of `path` is replaced, not followed. The file is created with `mode` (less
+// umask) from its first byte, so a secret is never readable by others even briefly.
+void write_file_atomically(const std::filesystem::path& path, std::string_view bytes,
+                           mode_t mode = 0666);
 
 // True when `path` lies inside `root` (both absolute and already canonical), or equals it.
 bool is_within(const std::filesystem::path& path, const std::filesystem::path& root);

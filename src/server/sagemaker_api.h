@@ -1,0 +1,46 @@
+// The SageMaker training-job operations over JobService, in the AWS JSON 1.1 protocol's terms:
+// an operation name and a JSON body in, an HTTP status, a JSON body and an error type out
+// (sagemaker-contract.md sections 1.3, 1.4 and 2). Transport and authentication live in
+// api_server; this class never sees a socket, so every answer is testable directly.
+#pragma once
+
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <string_view>
+
+#include "jobs/service/job_service.h"
+
+namespace trainyard::server {
+
+struct ApiResponse {
+  int status = 200;
+  nlohmann::ordered_json body = nlohmann::ordered_json::object();
+  std::string error_type;  // x-amzn-ErrorType; empty on success
+
+  // An AWS JSON error: {"__type": code, "message": ..., "Message": ...}; 400 unless a
+  // server fault.
+  static ApiResponse error(std::string code, const std::string& message, int status = 400);
+};
+
+class SageMakerApi {
+ public:
+  // `start_job` runs a created job (a detached supervisor in the server); jobs created here
+  // are stored first, so a crash between the two leaves a job that reconcile() starts.
+  SageMakerApi(jobs::JobService& service, std::function<void(const std::string&)> start_job);
+
+  // Runs `operation` ("CreateTrainingJob", the part after "SageMaker.") on `body`. Never
+  // throws for anything a client sent; a bug surfaces as a 500 InternalFailure.
+  ApiResponse call(std::string_view operation, std::string_view body);
+
+ private:
+  ApiResponse create_training_job(std::string_view body);
+  ApiResponse describe_training_job(const nlohmann::json& request);
+  ApiResponse list_training_jobs(const nlohmann::json& request);
+  ApiResponse stop_training_job(const nlohmann::json& request);
+
+  jobs::JobService& service_;
+  std::function<void(const std::string&)> start_job_;
+};
+
+}  // namespace trainyard::server

@@ -1,0 +1,220 @@
+#!/usr/bin/env python3
+"""boto3 and the AWS CLI against `trainyard serve`: the SageMaker API as SDK users call it.
+
+Starts the server on a free loopback port with a fresh credentials file, then drives it with
+the real clients: create -> the training_job_completed_or_stopped waiter -> describe
+(Completed, ModelArtifacts, FinalMetricDataList); the ListTrainingJobs paginator over more
+than 100 jobs; stop; and every refusal as botocore.exceptions.ClientError with AWS's code.
+Exit 77 (skipped) when boto3 is not installed.
+
+Usage: boto3_api_test.py TRAINYARD_EXECUTABLE
+"""
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+import urllib.request
+
+try:
+    import boto3
+    import botocore.exceptions
+    from botocore.config import Config
+except ImportError as error:
+    print(f"SKIPPED: boto3 is not installed ({error}); scripts/setup installs python3-boto3")
+    sys.exit(77)
+
+TRAINYARD = None
+ROLE = "arn:aws:iam::123456789012:role/SageMakerRole"
+
+
+def job_request(name, script_key, instance_type="ml.m5.large"):
+    return dict(
+        TrainingJobName=name,
+        AlgorithmSpecification={
+            "TrainingImage": "trainyard-keras",
+            "TrainingInputMode": "File",
+            "MetricDefinitions": [{"Name": "train:loss", "Regex": "loss=([0-9.]+)"}],
+        },
+        RoleArn=ROLE,
+        HyperParameters={"sagemaker_program": '"train.sh"'},
+        InputDataConfig=[
+            {"ChannelName": "code", "DataSource": {"S3DataSource": {
+                "S3DataType": "S3Prefix", "S3Uri": f"s3://code/{script_key}/"}}},
+            {"ChannelName": "training", "DataSource": {"S3DataSource": {
+                "S3DataType": "S3Prefix", "S3Uri": "s3://data/train/"}}},
+        ],
+        OutputDataConfig={"S3OutputPath": "s3://out/jobs"},
+        ResourceConfig={"InstanceType": instance_type, "InstanceCount": 1, "VolumeSizeInGB": 10},
+        StoppingCondition={"MaxRuntimeInSeconds": 600},
+    )
+
+
+class ServerTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.root = tempfile.mkdtemp(prefix="trainyard-serve-")
+        cls.data = os.path.join(cls.root, "data")
+        cls.put("data/train/a.csv", "1,2\n3,4\n")
+        cls.put("code/quick/train.sh",
+                "#!/bin/sh\necho 'loss=0.25'\nmkdir -p \"$SM_MODEL_DIR\"\n"
+                "echo weights > \"$SM_MODEL_DIR/model.txt\"\n")
+        cls.put("code/slow/train.sh", "#!/bin/sh\necho started\nexec sleep 60\n")
+        credentials_file = os.path.join(cls.root, "credentials.json")
+        created = subprocess.run([TRAINYARD, "credentials", "create", "--file", credentials_file],
+                                 check=True, capture_output=True, text=True)
+        cls.keys = json.loads(created.stdout)
+        cls.server = subprocess.Popen(
+            [TRAINYARD, "serve", "--listen", "127.0.0.1:0", "--data-dir", cls.data,
+             "--credentials", credentials_file],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        line = cls.server.stdout.readline()
+        if "serving the SageMaker API on http://" not in line:
+            cls.server.kill()
+            raise RuntimeError("trainyard serve did not start: " + line + cls.server.stderr.read())
+        cls.endpoint = line.split("on ")[1].split(" ")[0]
+        cls.sagemaker = cls.client(cls.keys["AccessKeyId"], cls.keys["SecretAccessKey"])
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.terminate()
+        try:
+            cls.server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            cls.server.kill()
+        subprocess.run(["pkill", "-f", f"supervise .*--data-dir {cls.data}"], check=False)
+        shutil.rmtree(cls.root, ignore_errors=True)
+
+    @classmethod
+    def put(cls, key, text):
+        path = os.path.join(cls.data, "s3", key)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "w") as file:
+            file.write(text)
+
+    @classmethod
+    def client(cls, key, secret):
+        return boto3.client("sagemaker", endpoint_url=cls.endpoint, region_name="us-east-1",
+                            aws_access_key_id=key, aws_secret_access_key=secret,
+                            config=Config(retries={"max_attempts": 1}))
+
+    def error_of(self, call, **arguments):
+        with self.assertRaises(botocore.exceptions.ClientError) as caught:
+            call(**arguments)
+        return caught.exception.response["Error"]
+
+    def wait_for_end(self, name):
+        self.sagemaker.get_waiter("training_job_completed_or_stopped").wait(
+            TrainingJobName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 90})
+        return self.sagemaker.describe_training_job(TrainingJobName=name)
+
+    def test_a_job_runs_to_completed_with_artifacts_and_metrics(self):
+        arn = self.sagemaker.create_training_job(**job_request("quick-1", "quick"))["TrainingJobArn"]
+        self.assertTrue(arn.endswith(":training-job/quick-1"), arn)
+        job = self.wait_for_end("quick-1")
+        self.assertEqual(job["TrainingJobStatus"], "Completed", job.get("FailureReason"))
+        self.assertEqual(job["ModelArtifacts"]["S3ModelArtifacts"],
+                         "s3://out/jobs/quick-1/output/model.tar.gz")
+        self.assertTrue(os.path.isfile(os.path.join(
+            self.data, "s3", "out", "jobs", "quick-1", "output", "model.tar.gz")))
+        metrics = {m["MetricName"]: m["Value"] for m in job["FinalMetricDataList"]}
+        self.assertEqual(metrics, {"train:loss": 0.25})
+
+        error = self.error_of(self.sagemaker.create_training_job, **job_request("quick-1", "quick"))
+        self.assertEqual(error["Code"], "ResourceInUse")
+        self.assertIn(arn, error["Message"])
+        error = self.error_of(self.sagemaker.stop_training_job, TrainingJobName="quick-1")
+        self.assertEqual(error["Code"], "ValidationException")
+        self.assertIn("in status Completed", error["Message"])
+
+    def test_stop_ends_a_running_job_stopped(self):
+        self.sagemaker.create_training_job(**job_request("slow-1", "slow"))
+        deadline = time.time() + 30
+        while self.sagemaker.describe_training_job(
+                TrainingJobName="slow-1")["SecondaryStatus"] != "Training":
+            self.assertLess(time.time(), deadline, "the job never reached Training")
+            time.sleep(0.1)
+        self.sagemaker.stop_training_job(TrainingJobName="slow-1")
+        self.assertEqual(self.wait_for_end("slow-1")["TrainingJobStatus"], "Stopped")
+
+    def test_the_paginator_walks_more_than_one_hundred_jobs(self):
+        names = [f"page-{i:03d}" for i in range(103)]
+        for name in names:
+            self.sagemaker.create_training_job(**job_request(name, "quick"))
+        seen = []
+        for page in self.sagemaker.get_paginator("list_training_jobs").paginate(
+                NameContains="page-", SortBy="Name", SortOrder="Ascending",
+                PaginationConfig={"PageSize": 40}):
+            self.assertLessEqual(len(page["TrainingJobSummaries"]), 40)
+            seen += [job["TrainingJobName"] for job in page["TrainingJobSummaries"]]
+        self.assertEqual(seen, names)
+        error = self.error_of(self.sagemaker.list_training_jobs, MaxResults=101)
+        self.assertEqual(error["Code"], "ValidationException")
+        self.assertIn("maxResults", error["Message"])
+
+    def test_refusals_carry_awss_codes(self):
+        error = self.error_of(self.sagemaker.describe_training_job, TrainingJobName="no-such-job")
+        self.assertEqual(error, {"Code": "ValidationException",
+                                 "Message": "Requested resource not found."})
+        error = self.error_of(self.sagemaker.stop_training_job, TrainingJobName="no-such-job")
+        self.assertEqual(error["Code"], "ResourceNotFound")
+        error = self.error_of(self.sagemaker.create_training_job,
+                              **job_request("bad-type", "quick", "ml.nonexistent.xlarge"))
+        self.assertEqual(error["Code"], "ValidationException")
+        self.assertIn("resourceConfig.instanceType", error["Message"])
+        error = self.error_of(self.sagemaker.list_training_jobs, StatusEquals="Running")
+        self.assertEqual(error["Code"], "ValidationException")
+        self.assertIn("statusEquals", error["Message"])
+
+    def test_bad_signatures_are_refused(self):
+        wrong_secret = self.client(self.keys["AccessKeyId"], "x" * 40)
+        error = self.error_of(wrong_secret.list_training_jobs)
+        self.assertEqual(error["Code"], "InvalidSignatureException")
+        unknown_key = self.client("TYAKUNKNOWNUNKNOWN00", self.keys["SecretAccessKey"])
+        self.assertEqual(self.error_of(unknown_key.list_training_jobs)["Code"],
+                         "UnrecognizedClientException")
+        request = urllib.request.Request(
+            self.endpoint + "/", data=b"{}", method="POST",
+            headers={"X-Amz-Target": "SageMaker.ListTrainingJobs",
+                     "Content-Type": "application/x-amz-json-1.1"})
+        with self.assertRaises(urllib.error.HTTPError) as caught:
+            urllib.request.urlopen(request, timeout=10)
+        self.assertEqual(caught.exception.code, 400)
+        body = json.loads(caught.exception.read())
+        self.assertEqual(body["__type"], "MissingAuthenticationTokenException")
+        self.assertEqual(caught.exception.headers["x-amzn-ErrorType"],
+                         "MissingAuthenticationTokenException")
+
+    def test_an_oversized_body_is_a_clear_client_error(self):
+        request = urllib.request.Request(
+            self.endpoint + "/", data=b"{" + b" " * (2 << 20) + b"}", method="POST",
+            headers={"X-Amz-Target": "SageMaker.ListTrainingJobs"})
+        with self.assertRaises(urllib.error.HTTPError) as caught:
+            urllib.request.urlopen(request, timeout=10)
+        self.assertEqual(caught.exception.code, 413)
+        self.assertIn("over trainyard's limit", json.loads(caught.exception.read())["message"])
+
+    def test_the_aws_cli_describes_a_job(self):
+        aws = shutil.which("aws")
+        if aws is None:
+            self.skipTest("the AWS CLI is not installed")
+        self.sagemaker.create_training_job(**job_request("cli-1", "quick"))
+        environment = dict(os.environ, AWS_ACCESS_KEY_ID=self.keys["AccessKeyId"],
+                           AWS_SECRET_ACCESS_KEY=self.keys["SecretAccessKey"],
+                           AWS_DEFAULT_REGION="us-east-1")
+        subprocess.run([aws, "sagemaker", "wait", "training-job-completed-or-stopped",
+                        "--endpoint-url", self.endpoint, "--training-job-name", "cli-1"],
+                       env=environment, check=True, timeout=300)
+        described = subprocess.run(
+            [aws, "sagemaker", "describe-training-job", "--endpoint-url", self.endpoint,
+             "--training-job-name", "cli-1"],
+            env=environment, check=True, capture_output=True, text=True, timeout=60)
+        self.assertEqual(json.loads(described.stdout)["TrainingJobStatus"], "Completed")
+
+
+if __name__ == "__main__":
+    TRAINYARD = os.path.abspath(sys.argv.pop(1))
+    unittest.main(verbosity=2)
