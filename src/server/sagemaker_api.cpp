@@ -1,5 +1,6 @@
 #include "server/sagemaker_api.h"
 
+#include <filesystem>
 #include <regex>
 
 #include "jobs/job_spec_parse.h"
@@ -151,6 +152,55 @@ jobs::ListQuery list_query(const Json& request) {
   return query;
 }
 
+const Json& required_array(const Json& request, std::string_view member, size_t min, size_t max) {
+  auto it = request.find(member);
+  if (it == request.end() || it->is_null())
+    throw violation(member, nullptr, "Member must not be null");
+  if (!it->is_array()) throw wrong_type(member, *it, "a list");
+  if (it->size() < min) {
+    throw violation(member, *it,
+                    "Member must have length greater than or equal to " + std::to_string(min));
+  }
+  if (it->size() > max) {
+    throw violation(member, *it,
+                    "Member must have length less than or equal to " + std::to_string(max));
+  }
+  return *it;
+}
+
+std::string tag_text(const Json& value, const std::string& path, size_t min, size_t max) {
+  if (value.is_null()) throw violation(path, nullptr, "Member must not be null");
+  if (!value.is_string()) throw wrong_type(path, value, "a string");
+  const std::string text = value.get<std::string>();
+  if (text.size() < min) {
+    throw violation(path, value,
+                    "Member must have length greater than or equal to " + std::to_string(min));
+  }
+  if (text.size() > max) {
+    throw violation(path, value,
+                    "Member must have length less than or equal to " + std::to_string(max));
+  }
+  return text;
+}
+
+std::vector<jobs::Tag> tags_member(const Json& request) {
+  std::vector<jobs::Tag> tags;
+  const Json& list = required_array(request, "Tags", 0, 50);
+  for (size_t i = 0; i < list.size(); ++i) {
+    const std::string path = "Tags." + std::to_string(i + 1) + ".member";
+    if (!list[i].is_object()) throw wrong_type(path, list[i], "a Tag structure");
+    tags.push_back({tag_text(list[i].value("Key", Json()), path + ".key", 1, 128),
+                    tag_text(list[i].value("Value", Json("")), path + ".value", 0, 256)});
+  }
+  return tags;
+}
+
+nlohmann::ordered_json tags_json(const std::vector<jobs::Tag>& tags) {
+  nlohmann::ordered_json list = nlohmann::ordered_json::array();
+  for (const jobs::Tag& tag : tags) list.push_back({{"Key", tag.key}, {"Value", tag.value}});
+  return list;
+}
+
 }  // namespace
 
 ApiResponse ApiResponse::error(std::string code, const std::string& message, int status) {
@@ -171,10 +221,15 @@ ApiResponse SageMakerApi::call(std::string_view operation, std::string_view body
     if (operation == "DescribeTrainingJob") return describe_training_job(parse_object(body));
     if (operation == "ListTrainingJobs") return list_training_jobs(parse_object(body));
     if (operation == "StopTrainingJob") return stop_training_job(parse_object(body));
+    if (operation == "DeleteTrainingJob") return delete_training_job(parse_object(body));
+    if (operation == "AddTags") return add_tags(parse_object(body));
+    if (operation == "ListTags") return list_tags(parse_object(body));
+    if (operation == "DeleteTags") return delete_tags(parse_object(body));
     return ApiResponse::error("UnknownOperationException",
                               "trainyard does not serve the operation '" + std::string(operation) +
                                   "'; it serves CreateTrainingJob, DescribeTrainingJob, "
-                                  "ListTrainingJobs and StopTrainingJob");
+                                  "ListTrainingJobs, StopTrainingJob, DeleteTrainingJob, AddTags, "
+                                  "ListTags and DeleteTags");
   } catch (const MemberError& error) {
     return error.response();
   } catch (const std::exception& error) {
@@ -254,6 +309,79 @@ ApiResponse SageMakerApi::stop_training_job(const nlohmann::json& request) {
         "The request was rejected because the training job is in status " +
             std::string(record ? jobs::to_string(record->status) : "unknown") + ".");
   }
+  return ApiResponse{};
+}
+
+ApiResponse SageMakerApi::delete_training_job(const nlohmann::json& request) {
+  const std::string name = training_job_name(request);
+  try {
+    service_.store().remove(name);
+  } catch (const jobs::ResourceNotFound&) {
+    return ApiResponse::error("ResourceNotFound", "Training job " + name + " does not exist.");
+  } catch (const jobs::ResourceInUse&) {
+    std::optional<jobs::JobRecord> record = service_.store().get(name);
+    return ApiResponse::error(
+        "ResourceInUse", "Training job " + name + " is " +
+                             std::string(record ? jobs::to_string(record->status) : "running") +
+                             "; only a job that has ended can be deleted.");
+  }
+  // The name is free again: its old files must not meet a new job of the same name.
+  std::error_code ignored;
+  std::filesystem::remove_all(service_.directory(name).root(), ignored);
+  return ApiResponse{};
+}
+
+std::string SageMakerApi::job_of_arn(const nlohmann::json& request) const {
+  std::optional<std::string> arn = string_member(request, "ResourceArn");
+  if (!arn) throw violation("ResourceArn", nullptr, "Member must not be null");
+  if (arn->size() > 256) {
+    throw violation("ResourceArn", *arn, "Member must have length less than or equal to 256");
+  }
+  constexpr std::string_view kMarker = ":training-job/";
+  size_t at = arn->rfind(kMarker);
+  if (at != std::string::npos) {
+    std::string name = arn->substr(at + kMarker.size());
+    std::optional<jobs::JobRecord> record = service_.store().get(name);
+    if (record && record->arn == *arn) return record->name;
+  }
+  throw MemberError("Resource does not exist: " + *arn);
+}
+
+ApiResponse SageMakerApi::add_tags(const nlohmann::json& request) {
+  const std::string name = job_of_arn(request);
+  std::vector<jobs::Tag> tags = tags_member(request);
+  try {
+    service_.store().add_tags(name, tags);
+  } catch (const ValueError& error) {
+    return ApiResponse::error("ValidationException", error.what());
+  }
+  ApiResponse response;
+  response.body = {{"Tags", tags_json(tags)}};
+  return response;
+}
+
+ApiResponse SageMakerApi::list_tags(const nlohmann::json& request) {
+  const std::string name = job_of_arn(request);
+  if (auto it = request.find("MaxResults"); it != request.end() && !it->is_null()) {
+    if (!it->is_number_integer()) throw wrong_type("MaxResults", *it, "an integer");
+    if (it->get<int64_t>() < 50) {
+      throw violation("MaxResults", *it, "Member must have value greater than or equal to 50");
+    }
+  }
+  // A job carries at most 50 tags, so one page always holds them all.
+  ApiResponse response;
+  response.body = {{"Tags", tags_json(service_.store().list_tags(name))}};
+  return response;
+}
+
+ApiResponse SageMakerApi::delete_tags(const nlohmann::json& request) {
+  const std::string name = job_of_arn(request);
+  const Json& list = required_array(request, "TagKeys", 1, 50);
+  std::vector<std::string> keys;
+  for (size_t i = 0; i < list.size(); ++i) {
+    keys.push_back(tag_text(list[i], "TagKeys." + std::to_string(i + 1) + ".member", 1, 128));
+  }
+  service_.store().delete_tags(name, keys);
   return ApiResponse{};
 }
 

@@ -1,7 +1,8 @@
 // The SageMaker training-job operations over JobService, in the AWS JSON 1.1 protocol's terms:
 // an operation name and a JSON body in, an HTTP status, a JSON body and an error type out
-// (sagemaker-contract.md sections 1.3, 1.4 and 2). Transport and authentication live in
-// api_server; this class never sees a socket, so every answer is testable directly.
+// (sagemaker-contract.md sections 1.3, 1.4 and 2): Create, Describe, List, Stop and Delete
+// training jobs, and AddTags, ListTags and DeleteTags on their ARNs. Transport and authentication
+// live in api_server; this class never sees a socket, so every answer is testable directly.
 #pragma once
 
 #include <functional>
@@ -38,6 +39,12 @@ class SageMakerApi {
   ApiResponse describe_training_job(const nlohmann::json& request);
   ApiResponse list_training_jobs(const nlohmann::json& request);
   ApiResponse stop_training_job(const nlohmann::json& request);
+  ApiResponse delete_training_job(const nlohmann::json& request);
+  ApiResponse add_tags(const nlohmann::json& request);
+  ApiResponse list_tags(const nlohmann::json& request);
+  ApiResponse delete_tags(const nlohmann::json& request);
+  // The job a ResourceArn names; throws a ValidationException when it names none here.
+  std::string job_of_arn(const nlohmann::json& request) const;
 
   jobs::JobService& service_;
   std::function<void(const std::string&)> start_job_;

@@ -197,6 +197,53 @@ class ServerTest(unittest.TestCase):
         self.assertEqual(caught.exception.code, 413)
         self.assertIn("over trainyard's limit", json.loads(caught.exception.read())["message"])
 
+    def test_tags_and_delete(self):
+        arn = self.sagemaker.create_training_job(
+            **job_request("tagged-1", "quick"), Tags=[{"Key": "team", "Value": "vision"}])[
+                "TrainingJobArn"]
+        self.sagemaker.add_tags(ResourceArn=arn, Tags=[{"Key": "stage", "Value": "dev"},
+                                                       {"Key": "team", "Value": "speech"}])
+        tags = self.sagemaker.list_tags(ResourceArn=arn)["Tags"]
+        self.assertEqual(tags, [{"Key": "team", "Value": "speech"},
+                                {"Key": "stage", "Value": "dev"}])
+        self.sagemaker.delete_tags(ResourceArn=arn, TagKeys=["team", "absent"])
+        self.assertEqual(self.sagemaker.list_tags(ResourceArn=arn)["Tags"],
+                         [{"Key": "stage", "Value": "dev"}])
+        error = self.error_of(self.sagemaker.list_tags, ResourceArn=arn.replace("tagged-1", "nope"))
+        self.assertEqual(error["Code"], "ValidationException")
+
+        self.wait_for_end("tagged-1")
+        self.sagemaker.delete_training_job(TrainingJobName="tagged-1")
+        error = self.error_of(self.sagemaker.describe_training_job, TrainingJobName="tagged-1")
+        self.assertEqual(error["Message"], "Requested resource not found.")
+        # The name is free again, and the new job starts clean.
+        self.sagemaker.create_training_job(**job_request("tagged-1", "quick"))
+        self.assertEqual(self.wait_for_end("tagged-1")["TrainingJobStatus"], "Completed")
+        self.assertEqual(self.error_of(self.sagemaker.delete_training_job,
+                                       TrainingJobName="never-was")["Code"], "ResourceNotFound")
+
+    def test_deleting_a_running_job_is_refused(self):
+        self.sagemaker.create_training_job(**job_request("slow-2", "slow"))
+        error = self.error_of(self.sagemaker.delete_training_job, TrainingJobName="slow-2")
+        self.assertEqual(error["Code"], "ResourceInUse")
+        self.sagemaker.stop_training_job(TrainingJobName="slow-2")
+        self.assertEqual(self.wait_for_end("slow-2")["TrainingJobStatus"], "Stopped")
+
+    def test_concurrent_creates_of_one_name_let_exactly_one_through(self):
+        import concurrent.futures
+
+        def create(_):
+            client = self.client(self.keys["AccessKeyId"], self.keys["SecretAccessKey"])
+            try:
+                client.create_training_job(**job_request("race-1", "quick"))
+                return "created"
+            except botocore.exceptions.ClientError as error:
+                return error.response["Error"]["Code"]
+
+        with concurrent.futures.ThreadPoolExecutor(8) as pool:
+            outcomes = sorted(pool.map(create, range(8)))
+        self.assertEqual(outcomes, ["ResourceInUse"] * 7 + ["created"])
+
     def test_the_aws_cli_describes_a_job(self):
         aws = shutil.which("aws")
         if aws is None:
@@ -213,6 +260,59 @@ class ServerTest(unittest.TestCase):
              "--training-job-name", "cli-1"],
             env=environment, check=True, capture_output=True, text=True, timeout=60)
         self.assertEqual(json.loads(described.stdout)["TrainingJobStatus"], "Completed")
+
+
+class ServerLifecycleTest(unittest.TestCase):
+    def setUp(self):
+        self.root = tempfile.mkdtemp(prefix="trainyard-serve-life-")
+        self.data = os.path.join(self.root, "data")
+        for key, text in {"data/train/a.csv": "1,2\n",
+                          "code/slow/train.sh": "#!/bin/sh\necho started\nexec sleep 60\n"}.items():
+            path = os.path.join(self.data, "s3", key)
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            with open(path, "w") as file:
+                file.write(text)
+
+    def tearDown(self):
+        subprocess.run(["pkill", "-f", f"--data-dir {self.data}"], check=False)
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    def start(self):
+        server = subprocess.Popen([TRAINYARD, "serve", "--listen", "127.0.0.1:0", "--data-dir",
+                                   self.data], stdout=subprocess.PIPE, text=True)
+        endpoint = server.stdout.readline().split("on ")[1].split(" ")[0]
+        client = boto3.client("sagemaker", endpoint_url=endpoint, region_name="us-east-1",
+                              aws_access_key_id="any", aws_secret_access_key="any")
+        return server, client
+
+    def test_jobs_outlive_a_killed_server_and_the_next_one_sees_them(self):
+        server, client = self.start()
+        client.create_training_job(**job_request("survivor", "slow"))
+        deadline = time.time() + 30
+        while client.describe_training_job(TrainingJobName="survivor")["SecondaryStatus"] != \
+                "Training":
+            self.assertLess(time.time(), deadline)
+            time.sleep(0.1)
+        server.kill()  # SIGKILL: no chance to clean up
+        server.wait()
+        server, client = self.start()
+        try:
+            job = client.describe_training_job(TrainingJobName="survivor")
+            self.assertEqual(job["TrainingJobStatus"], "InProgress")
+            client.stop_training_job(TrainingJobName="survivor")
+            client.get_waiter("training_job_completed_or_stopped").wait(
+                TrainingJobName="survivor", WaiterConfig={"Delay": 1, "MaxAttempts": 60})
+            self.assertEqual(client.describe_training_job(
+                TrainingJobName="survivor")["TrainingJobStatus"], "Stopped")
+        finally:
+            server.terminate()
+            server.wait(timeout=20)
+
+    def test_listening_beyond_loopback_needs_credentials(self):
+        refused = subprocess.run([TRAINYARD, "serve", "--listen", "0.0.0.0:0", "--data-dir",
+                                  self.data], capture_output=True, text=True, timeout=30)
+        self.assertNotEqual(refused.returncode, 0)
+        self.assertIn("without --credentials", refused.stderr)
 
 
 if __name__ == "__main__":
