@@ -50,13 +50,28 @@ HttpRequestView view_of(const httplib::Request& request) {
   return view;
 }
 
+std::unique_ptr<httplib::Server> make_server(const ApiServerOptions& options) {
+  if (options.tls_certificate.empty() != options.tls_private_key.empty()) {
+    throw ValueError("TLS needs both a certificate and a private key file");
+  }
+  if (options.tls_certificate.empty()) return std::make_unique<httplib::Server>();
+  auto server = std::make_unique<httplib::SSLServer>(options.tls_certificate.c_str(),
+                                                     options.tls_private_key.c_str());
+  if (!server->is_valid()) {
+    throw ValueError("cannot use the TLS certificate " + options.tls_certificate +
+                     " with the private key " + options.tls_private_key +
+                     " (unreadable, not PEM, or not a matching pair)");
+  }
+  return server;
+}
+
 }  // namespace
 
 ApiServer::ApiServer(SageMakerApi& api, SecretLookup secrets, ApiServerOptions options)
     : api_(api),
       secrets_(std::move(secrets)),
       options_(std::move(options)),
-      http_(std::make_unique<httplib::Server>()) {
+      http_(make_server(options_)) {
   install_handlers();
 }
 

@@ -23,11 +23,15 @@ struct ApiServerOptions {
   size_t max_body_bytes = 1 << 20;
   std::chrono::seconds read_timeout{10};
   SigV4Options sigv4;
+  // Both set: HTTPS with this PEM certificate (chain) and private key, through OpenSSL.
+  std::string tls_certificate;
+  std::string tls_private_key;
 };
 
 class ApiServer {
  public:
   // `secrets` empty: requests are not authenticated (the caller allows that on loopback only).
+  // Throws ValueError naming the files when the TLS certificate or key cannot be used.
   ApiServer(SageMakerApi& api, SecretLookup secrets, ApiServerOptions options);
   ~ApiServer();
   ApiServer(const ApiServer&) = delete;

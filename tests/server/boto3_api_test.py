@@ -274,7 +274,7 @@ class ServerLifecycleTest(unittest.TestCase):
                 file.write(text)
 
     def tearDown(self):
-        subprocess.run(["pkill", "-f", f"--data-dir {self.data}"], check=False)
+        subprocess.run(["pkill", "-f", "--", f"--data-dir {self.data}"], check=False)
         shutil.rmtree(self.root, ignore_errors=True)
 
     def start(self):
@@ -307,6 +307,35 @@ class ServerLifecycleTest(unittest.TestCase):
         finally:
             server.terminate()
             server.wait(timeout=20)
+
+    def test_https_with_a_certificate(self):
+        certificate = os.path.join(self.root, "cert.pem")
+        key = os.path.join(self.root, "key.pem")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                        "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                        "-keyout", key, "-out", certificate], check=True, capture_output=True)
+        server = subprocess.Popen(
+            [TRAINYARD, "serve", "--listen", "127.0.0.1:0", "--data-dir", self.data,
+             "--tls-certificate", certificate, "--tls-key", key],
+            stdout=subprocess.PIPE, text=True)
+        try:
+            endpoint = server.stdout.readline().split("on ")[1].split(" ")[0]
+            self.assertTrue(endpoint.startswith("https://"), endpoint)
+            client = boto3.client("sagemaker", endpoint_url=endpoint, region_name="us-east-1",
+                                  aws_access_key_id="any", aws_secret_access_key="any",
+                                  verify=certificate)
+            self.assertEqual(client.list_training_jobs()["TrainingJobSummaries"], [])
+        finally:
+            server.terminate()
+            server.wait(timeout=20)
+        with open(key, "w") as file:
+            file.write("not a key")
+        refused = subprocess.run(
+            [TRAINYARD, "serve", "--listen", "127.0.0.1:0", "--data-dir", self.data,
+             "--tls-certificate", certificate, "--tls-key", key],
+            capture_output=True, text=True, timeout=30)
+        self.assertNotEqual(refused.returncode, 0)
+        self.assertIn("cannot use the TLS certificate", refused.stderr)
 
     def test_listening_beyond_loopback_needs_credentials(self):
         refused = subprocess.run([TRAINYARD, "serve", "--listen", "0.0.0.0:0", "--data-dir",

@@ -21,6 +21,8 @@ struct ServeArguments {
   std::string data_dir;
   std::string credentials;
   size_t max_body_bytes = 1 << 20;
+  std::string tls_certificate;
+  std::string tls_private_key;
 };
 
 bool is_loopback(const std::string& host) {
@@ -66,10 +68,15 @@ void serve(const ServeArguments& arguments) {
   server::SageMakerApi api(
       cli.service(), [&cli](const std::string& name) { cli.start_detached_supervisor(name); });
   server::ApiServer http(api, secrets,
-                         {.host = host, .port = port, .max_body_bytes = arguments.max_body_bytes});
+                         {.host = host,
+                          .port = port,
+                          .max_body_bytes = arguments.max_body_bytes,
+                          .tls_certificate = arguments.tls_certificate,
+                          .tls_private_key = arguments.tls_private_key});
   http.bind();
-  std::cout << "trainyard: serving the SageMaker API on http://" << host << ":" << http.port()
-            << " (data in " << cli.data_dir().string() << ", "
+  const char* scheme = arguments.tls_certificate.empty() ? "http" : "https";
+  std::cout << "trainyard: serving the SageMaker API on " << scheme << "://" << host << ":"
+            << http.port() << " (data in " << cli.data_dir().string() << ", "
             << (secrets ? "SigV4 required" : "unauthenticated, loopback only") << ")" << std::endl;
   std::thread waiter([&http, stop_signals] {
     int received = 0;
@@ -96,6 +103,10 @@ void add_serve_commands(CLI::App& app) {
       ->add_option("--max-body-bytes", arguments->max_body_bytes,
                    "Largest request body accepted (default 1 MiB)")
       ->check(CLI::Range(size_t{1024}, size_t{64} << 20));
+  serve_command->add_option("--tls-certificate", arguments->tls_certificate,
+                            "PEM certificate (chain): serve HTTPS");
+  serve_command->add_option("--tls-key", arguments->tls_private_key,
+                            "PEM private key of --tls-certificate");
   serve_command->callback([arguments] { serve(*arguments); });
 
   auto file = std::make_shared<std::string>();
