@@ -244,6 +244,32 @@ class ServerTest(unittest.TestCase):
             outcomes = sorted(pool.map(create, range(8)))
         self.assertEqual(outcomes, ["ResourceInUse"] * 7 + ["created"])
 
+    def test_trainyards_own_commands_reach_the_server(self):
+        job_file = os.path.join(self.root, "cli-job.json")
+        with open(job_file, "w") as file:
+            json.dump(job_request("own-cli-1", "quick"), file)
+        environment = dict(os.environ, AWS_ACCESS_KEY_ID=self.keys["AccessKeyId"],
+                           AWS_SECRET_ACCESS_KEY=self.keys["SecretAccessKey"])
+        trained = subprocess.run([TRAINYARD, "train", job_file, "--endpoint", self.endpoint],
+                                 env=environment, capture_output=True, text=True, timeout=120)
+        self.assertEqual(trained.returncode, 0, trained.stderr)
+        self.assertIn("Training job own-cli-1: Completed", trained.stdout)
+        self.assertIn("train:loss: 0.25", trained.stdout)
+        described = subprocess.run(
+            [TRAINYARD, "describe", "own-cli-1", "--endpoint", self.endpoint], env=environment,
+            capture_output=True, text=True, timeout=60)
+        self.assertEqual(json.loads(described.stdout)["TrainingJobStatus"], "Completed")
+        listed = subprocess.run(
+            [TRAINYARD, "list", "--name-contains", "own-cli", "--endpoint", self.endpoint],
+            env=environment, capture_output=True, text=True, timeout=60)
+        self.assertIn("own-cli-1", listed.stdout)
+        unsigned = subprocess.run(
+            [TRAINYARD, "describe", "own-cli-1", "--endpoint", self.endpoint],
+            env={k: v for k, v in os.environ.items() if not k.startswith("AWS_")},
+            capture_output=True, text=True, timeout=60)
+        self.assertNotEqual(unsigned.returncode, 0)
+        self.assertIn("MissingAuthenticationTokenException", unsigned.stderr)
+
     def test_the_aws_cli_describes_a_job(self):
         aws = shutil.which("aws")
         if aws is None:

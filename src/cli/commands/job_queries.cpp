@@ -1,5 +1,6 @@
 // `trainyard describe NAME`, `trainyard list`, `trainyard logs NAME [--follow]` and
-// `trainyard stop NAME`: the SageMaker job APIs on the local store.
+// `trainyard stop NAME`: the SageMaker job APIs on the local store, or with --endpoint on a
+// running `trainyard serve` (describe, list and stop).
 #include <chrono>
 #include <fstream>
 #include <iostream>
@@ -12,6 +13,7 @@
 #include "jobs/runners/log_follower.h"
 #include "jobs/service/describe.h"
 #include "jobs/service/supervision_lock.h"
+#include "server/api_client.h"
 
 namespace trainyard::cli {
 namespace {
@@ -24,16 +26,45 @@ struct QueryArguments {
   std::string status;
   std::string name_contains;
   int max_results = 100;
+  std::string endpoint;  // a trainyard server instead of the local store
 };
 
+server::ApiClient api_client(const QueryArguments& arguments) {
+  return server::ApiClient(server::ApiClientOptions::from_environment(arguments.endpoint));
+}
+
 void describe(const QueryArguments& arguments) {
+  if (!arguments.endpoint.empty()) {
+    nlohmann::json job =
+        api_client(arguments).call("DescribeTrainingJob", {{"TrainingJobName", arguments.name}});
+    std::cout << job.dump(2) << '\n';
+    return;
+  }
   JobCli cli(arguments.data_dir);
   cli.reconcile();
   jobs::JobRecord record = cli.service().store().require(arguments.name);
   std::cout << jobs::describe_training_job(record).dump(2) << '\n';
 }
 
+void list_remote(const QueryArguments& arguments) {
+  nlohmann::json request = {{"SortOrder", "Descending"}, {"MaxResults", arguments.max_results}};
+  if (!arguments.status.empty()) request["StatusEquals"] = arguments.status;
+  if (!arguments.name_contains.empty()) request["NameContains"] = arguments.name_contains;
+  nlohmann::json page = api_client(arguments).call("ListTrainingJobs", request);
+  if (arguments.json) {
+    std::cout << page.dump(2) << '\n';
+    return;
+  }
+  TextTable table({"NAME", "STATUS", "SECONDARY", "CREATED"});
+  for (const nlohmann::json& job : page.value("TrainingJobSummaries", nlohmann::json::array())) {
+    table.add_row({job.value("TrainingJobName", ""), job.value("TrainingJobStatus", ""),
+                   job.value("SecondaryStatus", ""), format_time(job.value("CreationTime", 0.0))});
+  }
+  table.print(std::cout);
+}
+
 void list(const QueryArguments& arguments) {
+  if (!arguments.endpoint.empty()) return list_remote(arguments);
   JobCli cli(arguments.data_dir);
   cli.reconcile();
   jobs::ListQuery query;
@@ -91,6 +122,11 @@ void logs(const QueryArguments& arguments) {
 }
 
 void stop(const QueryArguments& arguments) {
+  if (!arguments.endpoint.empty()) {
+    api_client(arguments).call("StopTrainingJob", {{"TrainingJobName", arguments.name}});
+    std::cout << "Stopping training job " << arguments.name << '\n';
+    return;
+  }
   JobCli cli(arguments.data_dir);
   jobs::JobRecord record = cli.service().store().require(arguments.name);
   cli.service().stop(record.name);
@@ -107,17 +143,28 @@ CLI::App* with_common(CLI::App* command, QueryArguments& arguments) {
   return command;
 }
 
+// describe, list and stop can also ask a running server (signed with the AWS_* keys).
+CLI::App* with_endpoint(CLI::App* command, QueryArguments& arguments) {
+  command->add_option("--endpoint", arguments.endpoint,
+                      "A trainyard server's URL; requests are signed with AWS_ACCESS_KEY_ID and "
+                      "AWS_SECRET_ACCESS_KEY when set");
+  return command;
+}
+
 }  // namespace
 
 void add_job_query_commands(CLI::App& app) {
   auto arguments = std::make_shared<QueryArguments>();
-  CLI::App* describe_command = with_common(
-      app.add_subcommand("describe", "Print a job as DescribeTrainingJob returns it"), *arguments);
+  CLI::App* describe_command = with_endpoint(
+      with_common(app.add_subcommand("describe", "Print a job as DescribeTrainingJob returns it"),
+                  *arguments),
+      *arguments);
   describe_command->add_option("name", arguments->name, "Training job name")->required();
   describe_command->callback([arguments] { describe(*arguments); });
 
-  CLI::App* list_command =
-      with_common(app.add_subcommand("list", "List training jobs, newest first"), *arguments);
+  CLI::App* list_command = with_endpoint(
+      with_common(app.add_subcommand("list", "List training jobs, newest first"), *arguments),
+      *arguments);
   list_command->add_option("--status", arguments->status, "Only jobs in this status");
   list_command->add_option("--name-contains", arguments->name_contains,
                            "Only jobs whose name contains this");
@@ -131,8 +178,9 @@ void add_job_query_commands(CLI::App& app) {
   logs_command->add_flag("--follow,-f", arguments->follow, "Keep printing until the job ends");
   logs_command->callback([arguments] { logs(*arguments); });
 
-  CLI::App* stop_command =
-      with_common(app.add_subcommand("stop", "Stop a running job (StopTrainingJob)"), *arguments);
+  CLI::App* stop_command = with_endpoint(
+      with_common(app.add_subcommand("stop", "Stop a running job (StopTrainingJob)"), *arguments),
+      *arguments);
   stop_command->add_option("name", arguments->name, "Training job name")->required();
   stop_command->callback([arguments] { stop(*arguments); });
 }

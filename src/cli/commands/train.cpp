@@ -1,18 +1,21 @@
 // `trainyard train job.json`: runs a CreateTrainingJob request on this host. Validates it
 // (every violation at once, in AWS's wording), refuses it when it can never run here, then
 // supervises it in the foreground, streaming its log, and ends with a summary. --detach
-// leaves it to a background supervisor instead.
+// leaves it to a background supervisor instead. --endpoint sends it to a running `trainyard
+// serve` and follows it there.
 #include <cstdio>
 #include <fstream>
 #include <iomanip>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <thread>
 
 #include "cli/commands/commands.h"
 #include "cli/job_cli.h"
 #include "core/error.h"
 #include "jobs/job_spec_parse.h"
+#include "server/api_client.h"
 
 namespace trainyard::cli {
 namespace {
@@ -23,6 +26,7 @@ struct TrainArguments {
   std::string data_dir;
   bool detach = false;
   bool quiet = false;
+  std::string endpoint;
 };
 
 std::string read_file(const std::string& path) {
@@ -64,6 +68,46 @@ void print_summary(const jobs::JobRecord& record, const jobs::JobService& servic
   }
 }
 
+// CreateTrainingJob on a server, then DescribeTrainingJob every second until the job ends,
+// printing each new secondary status.
+int run_remote(const TrainArguments& arguments, const std::string& text) {
+  nlohmann::json request = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (!request.is_object()) {
+    throw ValueError(arguments.job_file + " is not a JSON object (a CreateTrainingJob request)");
+  }
+  server::ApiClient client(server::ApiClientOptions::from_environment(arguments.endpoint));
+  client.call("CreateTrainingJob", request);
+  const std::string name = request.value("TrainingJobName", "");
+  if (arguments.detach) {
+    std::cout << name << '\n';
+    return 0;
+  }
+  std::string shown;
+  for (;;) {
+    nlohmann::json job = client.call("DescribeTrainingJob", {{"TrainingJobName", name}});
+    const std::string status = job.value("TrainingJobStatus", "");
+    const std::string secondary = job.value("SecondaryStatus", "");
+    if (secondary != shown && !arguments.quiet) std::cout << name << ": " << secondary << '\n';
+    shown = secondary;
+    if (status == "Completed" || status == "Failed" || status == "Stopped") {
+      std::cout << "\nTraining job " << name << ": " << status << '\n';
+      if (job.contains("FailureReason")) {
+        std::cout << "  FailureReason: " << job["FailureReason"].get<std::string>() << '\n';
+      }
+      for (const nlohmann::json& metric : job.value("FinalMetricDataList", nlohmann::json())) {
+        std::cout << "  " << metric.value("MetricName", "") << ": " << metric.value("Value", 0.0)
+                  << '\n';
+      }
+      if (job.contains("ModelArtifacts")) {
+        std::cout << "  Model artifacts: " << job["ModelArtifacts"].value("S3ModelArtifacts", "")
+                  << '\n';
+      }
+      return status == "Completed" ? 0 : status == "Stopped" ? 3 : 1;
+    }
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+  }
+}
+
 int run_train(const TrainArguments& arguments) {
   std::string text = read_file(arguments.job_file);
   if (!arguments.name.empty()) {
@@ -73,6 +117,7 @@ int run_train(const TrainArguments& arguments) {
       text = request.dump();
     }
   }
+  if (!arguments.endpoint.empty()) return run_remote(arguments, text);
   jobs::ParseResult parsed = jobs::parse_create_training_job(text);
   if (!parsed) {
     std::cerr << "trainyard: " << arguments.job_file << ": " << parsed.errors().message() << '\n';
@@ -123,6 +168,9 @@ void add_train_command(CLI::App& app) {
   command->add_flag("--detach", arguments->detach,
                     "Return at once; the job runs in the background");
   command->add_flag("--quiet", arguments->quiet, "Print only the summary");
+  command->add_option("--endpoint", arguments->endpoint,
+                      "Send the job to a trainyard server at this URL (signed with "
+                      "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY when set)");
   command->callback([arguments] {
     int code = run_train(*arguments);
     if (code != 0) throw CLI::RuntimeError(code);
