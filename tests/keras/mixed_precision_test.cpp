@@ -185,6 +185,29 @@ TEST(MixedPrecisionTest, ConfigRoundTripKeepsThePolicy) {
   }
 }
 
+TEST(MixedPrecisionTest, FunctionalModelsCastAtTheirLayersAndRoundTrip) {
+  set_random_seed(6);
+  std::string json;
+  Tensor expected;
+  Problem data = argmax_problem(16, 7);
+  {
+    PolicyScope scope("mixed_bfloat16");
+    auto input = Input({4}, "features");
+    auto hidden = layers::Dense(8, {.activation = "relu"})(input);
+    Functional model(input, layers::Dense(3)(hidden));
+    EXPECT_EQ(model.layers().front()->dtype_policy().name(), "float32");  // inputs stay float32
+    expected = model.predict(data.x);
+    EXPECT_EQ(expected.dtype(), DType::kFloat32);
+    json = to_json(model);
+    Functional loaded = functional_from_json(json);
+    loaded.set_weights(model.get_weights());
+    Tensor again = loaded.predict(data.x);
+    EXPECT_EQ(again.to_vector<float>(), expected.to_vector<float>());
+  }
+  // A layer's output tensor is in its compute dtype, as Keras writes it.
+  EXPECT_NE(json.find(R"("dtype": "bfloat16")"), std::string::npos) << json;
+}
+
 TEST(MixedPrecisionTest, UnsupportedLayersAndPoliciesAreRefusedByName) {
   {
     PolicyScope scope("mixed_bfloat16");
