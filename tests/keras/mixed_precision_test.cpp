@@ -208,6 +208,39 @@ TEST(MixedPrecisionTest, FunctionalModelsCastAtTheirLayersAndRoundTrip) {
   EXPECT_NE(json.find(R"("dtype": "bfloat16")"), std::string::npos) << json;
 }
 
+// A layer called twice reads its float32 kernel through two Casts, whose gradients must
+// add up in the one float32 variable (the Cast's accumulate path).
+TEST(MixedPrecisionTest, ASharedLayerSumsItsGradientsInFloat32) {
+  auto make = [](const char* policy) {
+    PolicyScope scope(policy);
+    auto input = Input({4});
+    auto shared = layers::Dense(4, {.activation = "tanh"});
+    auto output = layers::Dense(4)(shared(shared(input)));
+    return Functional(input, output);
+  };
+  set_random_seed(8);
+  Functional float32 = make("float32");
+  Functional mixed = make("mixed_bfloat16");
+  mixed.set_weights(float32.get_weights());
+  std::vector<Tensor> start = float32.get_weights();
+  Problem data = argmax_problem(64, 9);
+  for (Functional* model : {&float32, &mixed}) {
+    model->compile({.optimizer = optimizers::SGD({.learning_rate = 1.0}),
+                    .loss = losses::SparseCategoricalCrossentropy({.from_logits = true})});
+    model->train_on_batch(data.x, data.y);
+  }
+  std::vector<Tensor> float_end = float32.get_weights(), mixed_end = mixed.get_weights();
+  for (size_t v = 0; v < start.size(); ++v) {
+    Tensor float_step = Tensor::zeros(start[v].shape());
+    Tensor mixed_step = Tensor::zeros(start[v].shape());
+    for (int64_t i = 0; i < start[v].num_elements(); ++i) {
+      float_step.data<float>()[i] = float_end[v].data<float>()[i] - start[v].data<float>()[i];
+      mixed_step.data<float>()[i] = mixed_end[v].data<float>()[i] - start[v].data<float>()[i];
+    }
+    EXPECT_LT(relative_error(mixed_step, float_step), 5e-2) << "variable " << v;
+  }
+}
+
 TEST(MixedPrecisionTest, UnsupportedLayersAndPoliciesAreRefusedByName) {
   {
     PolicyScope scope("mixed_bfloat16");
