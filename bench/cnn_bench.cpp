@@ -166,6 +166,9 @@ class TimingBackend final : public backend::Backend {
   void copy(const Tensor& source, const Tensor& out, bool accumulate) override {
     timed("copy", {&source}, [&] { inner_.copy(source, out, accumulate); });
   }
+  void cast(const Tensor& source, const Tensor& out, bool accumulate) override {
+    timed("cast", {&source}, [&] { inner_.cast(source, out, accumulate); });
+  }
   void matmul(const Tensor& a, bool transpose_a, const Tensor& b, bool transpose_b, const Tensor& c,
               double alpha, double beta) override {
     std::string name =

@@ -19,11 +19,11 @@ if [ -f .gpu-bundle/bundle.tar.xz ]; then
 else
   cmake -S . -B build/gpu -G Ninja -DCMAKE_BUILD_TYPE=Release >"$logs/build.log" 2>&1 &&
     cmake --build build/gpu --target cuda_backend_test keras_cuda_model_test fashion_mnist \
-      fashion_mnist_cnn mlp_bench cnn_bench >>"$logs/build.log" 2>&1 || { tail -30 "$logs/build.log"; exit 1; }
+      fashion_mnist_cnn mlp_bench cnn_bench gemm_bench >>"$logs/build.log" 2>&1 || { tail -30 "$logs/build.log"; exit 1; }
   mkdir -p "$work/bin"
   for program in tests/backend/cuda/cuda_backend_test tests/keras/keras_cuda_model_test \
     examples/fashion_mnist \
-    examples/fashion_mnist_cnn bench/mlp_bench bench/cnn_bench; do
+    examples/fashion_mnist_cnn bench/mlp_bench bench/cnn_bench bench/gemm_bench; do
     ln -s "$PWD/build/gpu/$program" "$work/bin/"
   done
   bin="$work/bin" data=/usr/share/datasets/fashion-mnist peers=bench/peers
@@ -57,6 +57,7 @@ figure_of() {
     cuda-tests|cuda-model-tests) grep -E "^\[  (PASSED|FAILED|SKIPPED) *\]" "$log" | grep -v "\]  *[A-Z]" | paste -sd' ' ;;
     memcheck-*) grep -E "ERROR SUMMARY" "$log" | tail -1 ;;
     mlp-accuracy|cnn-accuracy) grep -E "Test accuracy" "$log" | tail -1 ;;
+    bench-gemm) grep -E "^gemm_bench " "$log" | tail -1 ;;
     bench-*) tail -1 "$log" | python3 -c "import json, sys
 try:
     line = json.loads(sys.stdin.read())
@@ -86,6 +87,7 @@ check bench-mlp-torch 120 python3 "$peers/torch_mlp_gpu.py" --workload epoch_b32
 check bench-mlp-torch-graphs 120 python3 "$peers/torch_mlp_gpu.py" --workload epoch_b32 \
   --data-dir "$data" --epochs 3 --cuda-graphs
 check bench-cnn-trainyard 120 "$bin/cnn_bench" --workload epoch_b256 --epochs 3 --device cuda:0
+check bench-gemm 180 "$bin/gemm_bench" --device cuda:0
 check bench-cnn-torch 120 python3 "$peers/torch_cnn_gpu.py" --data-dir "$data" --epochs 3
 if [ -n "$keras_site" ]; then
   check bench-mlp-keras 150 env PYTHONPATH="$keras_site" python3 "$peers/keras_gpu.py" --model mlp \
@@ -95,6 +97,8 @@ if [ -n "$keras_site" ]; then
 fi
 check memcheck-mlp 150 compute-sanitizer --tool memcheck --error-exitcode 9 "$bin/mlp_bench" \
   --workload step_b1 --steps 50 --epochs 2 --device cuda:0
+check memcheck-gemm 120 compute-sanitizer --tool memcheck --error-exitcode 9 "$bin/gemm_bench" \
+  --device cuda:0 --width 264 --batch 72 --steps 2 --warmup 1
 check memcheck-cnn 150 compute-sanitizer --tool memcheck --error-exitcode 9 "$bin/cnn_bench" \
   --workload steps_b64 --steps 5 --epochs 2 --device cuda:0
 echo

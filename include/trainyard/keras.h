@@ -46,6 +46,7 @@
 #include "keras/saving/model_file.h"
 #include "keras/saving/weights_file.h"
 #include "keras/sequential.h"
+#include "nn/dtype_policy.h"
 #include "nn/layers/activation.h"
 #include "nn/layers/conv.h"
 #include "nn/layers/dense.h"
@@ -128,6 +129,14 @@ inline LayerHandle<nn::ZeroPadding2D> ZeroPadding2D(nn::Padding2 padding = 1,
   return std::make_shared<nn::ZeroPadding2D>(padding, std::move(name));
 }
 }  // namespace layers
+
+// keras.mixed_precision: set_global_policy("mixed_bfloat16") before building layers keeps
+// their variables in float32 and computes in bfloat16.
+namespace mixed_precision {
+using nn::DTypePolicy;
+using nn::global_policy;
+using nn::set_global_policy;
+}  // namespace mixed_precision
 
 namespace optimizers {
 inline std::shared_ptr<nn::Sgd> SGD(nn::SgdOptions options = {}) {

@@ -4,7 +4,11 @@
 //
 // Conventions for every entry:
 //  - Tensors are dense row-major views that live on this backend's device, and all float
-//    tensors of one call share a dtype (float32, or float64 for gradient checks).
+//    tensors of one call share a dtype (float32, or float64 for gradient checks), except
+//    cast's. bfloat16 (mixed precision) is accepted by cast, fill, copy, matmul, bias_add,
+//    bias_add_backward, the activations, bias_activation_backward and dropout, which
+//    compute in float32 and store bfloat16; any other entry given bfloat16 throws
+//    ValueError naming the entry and the dtype.
 //  - "rows" means all leading dimensions flattened: a [B, T, C] tensor is B*T rows of C.
 //  - `accumulate` = true adds into the destination; false overwrites it. Backward passes
 //    use it so a tensor read by several ops gets its gradient summed without a zeroing pass.
@@ -72,10 +76,16 @@ class Backend {
   virtual void synchronize() {}
   // out = source, or out += source when accumulate. Same element count and dtype.
   virtual void copy(const Tensor& source, const Tensor& out, bool accumulate) = 0;
+  // out = source converted to out's dtype (float32, float64, bfloat16 in any direction; the
+  // same dtype copies), or out = out + source when accumulate, added in out's compute type
+  // and rounded once. Narrowing rounds to nearest even; NaN stays NaN, values beyond the
+  // target's range become infinities. Same element count (ShapeError otherwise).
+  virtual void cast(const Tensor& source, const Tensor& out, bool accumulate) = 0;
 
   // ---- matrix products ----------------------------------------------------------------
   // c = alpha * op(a) @ op(b) + beta * c, where op transposes when asked. a, b, c are
   // viewed as matrices: [rows, last dim]. Shapes: op(a) [M, K], op(b) [K, N], c [M, N].
+  // bfloat16 products accumulate in float32.
   virtual void matmul(const Tensor& a, bool transpose_a, const Tensor& b, bool transpose_b,
                       const Tensor& c, double alpha, double beta) = 0;
 

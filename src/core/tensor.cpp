@@ -2,6 +2,8 @@
 
 #include <cstdint>
 
+#include "core/bfloat16.h"
+
 namespace trainyard {
 namespace {
 
@@ -24,6 +26,8 @@ void dispatch_numeric(DType dtype, Function&& function) {
       function(uint8_t{});
       return;
     case DType::kBFloat16:
+      function(BFloat16{});
+      return;
     case DType::kFloat16:
       break;
   }

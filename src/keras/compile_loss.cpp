@@ -172,6 +172,18 @@ std::vector<std::vector<std::string>> metric_log_names(std::span<const OutputCom
   return names;
 }
 
+std::vector<graph::NodeId> predictions_for_losses(graph::Graph& graph,
+                                                  std::vector<graph::NodeId> predictions,
+                                                  DType dtype) {
+  for (graph::NodeId& prediction : predictions) {
+    const DType given = graph.spec(prediction).dtype;
+    if (!is_floating(given) || given == dtype) continue;
+    prediction = graph.add_op(graph::ops::cast(dtype), {prediction},
+                              graph.node(prediction).name + "/" + std::string(dtype_name(dtype)));
+  }
+  return predictions;
+}
+
 LossNodes add_loss_nodes(graph::Graph& graph, std::span<const backend::Loss> losses,
                          std::span<const std::optional<double>> weights,
                          std::span<const graph::NodeId> predictions,

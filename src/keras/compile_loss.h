@@ -40,6 +40,14 @@ struct LossNodes {
   std::vector<graph::NodeId> per_output;  // each output's unweighted loss
 };
 
+// Keras computes losses and metrics in float32 (its Loss converts y_pred): each prediction in
+// another floating dtype (bfloat16 under a mixed policy) is replaced by a Cast to `dtype`, the
+// variables' dtype. predict() therefore returns `dtype` too, where Keras would return the
+// compute dtype.
+std::vector<graph::NodeId> predictions_for_losses(graph::Graph& graph,
+                                                  std::vector<graph::NodeId> predictions,
+                                                  DType dtype);
+
 // Adds the loss of each output (kernel `losses[i]` on predictions[i] and targets[i]) and the total
 // to `graph`. Weights other than 1 are applied by one [1, n] x [n, 1] product with a constant
 // (non-trainable) variable holding them; with all weights 1 the total is a plain sum, and with one

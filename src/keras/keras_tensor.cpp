@@ -17,6 +17,9 @@ uint64_t next_call_sequence() {
 
 InputLayer::InputLayer(const Shape& batch_shape, std::string name)
     : nn::Layer("InputLayer", std::move(name)) {
+  // Inputs keep float32 under any policy; the first computing layer casts them (Keras's
+  // InputLayer dtype is floatx, not the policy's compute dtype).
+  set_dtype_policy(nn::DTypePolicy());
   build(batch_shape.with_batch(-1));
 }
 

@@ -276,11 +276,20 @@ class ConfigObject {
 // ---------------------------------------------------------------------------------------
 // Values shared by layers.
 
-// Keras's dtype: "float32", null, or a policy object ({"class_name": "DTypePolicy", "config":
-// {"name": "float32"}}; tf.keras writes "Policy"). Only float32 is supported.
-void read_dtype(ConfigObject& object) {
+// Which dtype spellings a config field may hold.
+enum class DTypeField {
+  kLayer,   // a layer's policy: float32 or mixed_bfloat16
+  kInput,   // an InputLayer's dtype: float32
+  kTensor,  // a Keras tensor's dtype: float32, or bfloat16 after a mixed_bfloat16 layer
+};
+
+// Keras's dtype: a name, null, or a policy object ({"class_name": "DTypePolicy", "config":
+// {"name": "mixed_bfloat16"}}; tf.keras writes "Policy"). Returns the policy named, nullopt
+// when absent (the global policy applies); anything `field` does not allow is refused.
+std::optional<nn::DTypePolicy> read_dtype(ConfigObject& object,
+                                          DTypeField field = DTypeField::kLayer) {
   const Json* value = object.take("dtype");
-  if (!value) return;
+  if (!value || value->is_null()) return std::nullopt;
   std::string name;
   if (value->is_string()) {
     name = value->get<std::string>();
@@ -288,13 +297,17 @@ void read_dtype(ConfigObject& object) {
              value->at("config").contains("name") && value->at("config").at("name").is_string()) {
     name = value->at("config").at("name").get<std::string>();
   }
-  if (name != "float32") object.unsupported("dtype", *value);
+  const bool allowed = name == "float32" ||
+                       (field == DTypeField::kLayer && name == "mixed_bfloat16") ||
+                       (field == DTypeField::kTensor && name == "bfloat16");
+  if (!allowed) object.unsupported("dtype", *value);
+  return nn::DTypePolicy::parse(name);
 }
 
-Json dtype_policy(DType dtype) {
+Json dtype_policy(const nn::DTypePolicy& policy) {
   return Json{{"module", "keras"},
               {"class_name", "DTypePolicy"},
-              {"config", {{"name", std::string(dtype_name(dtype))}}},
+              {"config", {{"name", policy.name()}}},
               {"registered_name", nullptr}};
 }
 
@@ -524,7 +537,7 @@ ModelInput read_input_layer(ConfigObject& config) {
   if (input.batch_shape.empty()) {
     throw ValueError(config.context() + ": batch_shape needs at least the batch dimension");
   }
-  read_dtype(config);
+  read_dtype(config, DTypeField::kInput);
   config.require_default("sparse", false);
   config.require_default("ragged", false);
   config.require_default("optional", false);
@@ -718,7 +731,7 @@ LayerEntry read_layer_entry(const Json& entry, size_t index, bool functional) {
                      "' differs from the config's name '" + name + "'");
   }
   bool trainable = config.boolean("trainable").value_or(true);
-  read_dtype(config);
+  std::optional<nn::DTypePolicy> policy = read_dtype(config);
   if (const Json* shape = config.take("batch_input_shape")) {
     result.batch_input_shape = read_shape(config, "batch_input_shape", *shape);
   }
@@ -753,6 +766,7 @@ LayerEntry read_layer_entry(const Json& entry, size_t index, bool functional) {
                      " is not supported by trainyard yet (supported: " + kSupportedLayers + ")");
   }
   if (!trainable) result.layer->set_trainable(false);
+  if (policy) result.layer->set_dtype_policy(*policy);
   return result;
 }
 
@@ -795,7 +809,7 @@ Json size2_json(const nn::Size2& size) {
 
 Json layer_json(const nn::Layer& layer) {
   Json config{{"name", layer.name()}, {"trainable", layer.trainable()}};
-  config["dtype"] = dtype_policy(layer.dtype());
+  config["dtype"] = dtype_policy(layer.dtype_policy());
   bool has_build_config = false;  // Keras records one for layers built when first called
   if (auto* dense = dynamic_cast<const nn::Dense*>(&layer)) {
     const nn::DenseOptions& options = dense->options();
@@ -1005,7 +1019,7 @@ Json sequential_json(const Sequential& model) {
   for (const auto& layer : model_layers) layers.push_back(layer_json(*layer));
 
   Json config{{"name", model.name()}, {"trainable", true}};
-  config["dtype"] = dtype_policy(DType::kFloat32);
+  config["dtype"] = dtype_policy(nn::DTypePolicy());
   config["layers"] = layers;
   if (input_shape) config["build_input_shape"] = shape_json(*input_shape);
   Json root{{"module", "keras"},
@@ -1051,7 +1065,7 @@ TensorRef read_keras_tensor(const Json& value, const std::string& context) {
   object.finish();
   ConfigObject tensor(*config, context);
   tensor.ignore("shape");  // follows from the layers
-  read_dtype(tensor);
+  read_dtype(tensor, DTypeField::kTensor);
   const Json* history = tensor.take("keras_history");
   if (!history) throw ValueError(context + ": keras_history is required");
   tensor.finish();
@@ -1247,7 +1261,7 @@ Json keras_tensor_json(const KerasTensor& tensor, const detail::GraphMap& map) {
   return {{"class_name", "__keras_tensor__"},
           {"config",
            {{"shape", shape_json(tensor.shape().dims())},
-            {"dtype", std::string(dtype_name(tensor.layer()->dtype()))},
+            {"dtype", std::string(dtype_name(tensor.layer()->compute_dtype()))},
             {"keras_history", history}}}};
 }
 

@@ -132,8 +132,10 @@ Trainer::CompiledStep& Trainer::compiled_step(StepMode mode, int64_t batch, bool
     step->x.push_back(step->graph.add_input(single_input ? "x" : "x_" + std::to_string(i),
                                             {sample_shapes_[i].with_batch(batch), dtype}));
   }
-  step->predictions =
-      model_->call(step->graph, step->x, nn::CallContext{.training = mode == StepMode::kTrain});
+  step->predictions = predictions_for_losses(
+      step->graph,
+      model_->call(step->graph, step->x, nn::CallContext{.training = mode == StepMode::kTrain}),
+      dtype);
   graph::PlanRequest request{.outputs = step->predictions};
   if (mode != StepMode::kPredict) {
     const bool single_output = target_shapes_.size() == 1;

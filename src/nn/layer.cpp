@@ -1,21 +1,45 @@
 #include "nn/layer.h"
 
 #include "core/error.h"
+#include "graph/ops/ops.h"
 #include "nn/naming.h"
 
 namespace trainyard::nn {
 
 Layer::Layer(std::string_view class_name, std::string name)
     : class_name_(class_name),
-      name_(name.empty() ? unique_name(to_snake_case(class_name)) : std::move(name)) {}
+      name_(name.empty() ? unique_name(to_snake_case(class_name)) : std::move(name)),
+      policy_(global_policy()) {}
+
+void Layer::set_dtype_policy(const DTypePolicy& policy) {
+  if (built_) throw ValueError("layer '" + name_ + "': dtype must be set before it is built");
+  policy_ = policy;
+}
 
 void Layer::set_dtype(DType dtype) {
-  if (built_) throw ValueError("layer '" + name_ + "': dtype must be set before it is built");
   if (!is_floating(dtype)) {
     throw ValueError("layer '" + name_ + "': dtype must be a floating-point type, got " +
                      std::string(dtype_name(dtype)));
   }
-  dtype_ = dtype;
+  set_dtype_policy(DTypePolicy::from_dtype(dtype));
+}
+
+void Layer::require_supported_policy() const {
+  const std::string& policy = policy_.name();
+  if (policy_.compute_dtype() == DType::kFloat16) {
+    throw ValueError(class_name_ + " '" + name_ + "' uses the " + policy +
+                     " policy, which needs loss scaling (Keras's LossScaleOptimizer); trainyard "
+                     "has no loss scaling yet: use mixed_bfloat16 or float32");
+  }
+  if (policy_.variable_dtype() != DType::kFloat32 && policy_.variable_dtype() != DType::kFloat64) {
+    throw ValueError(class_name_ + " '" + name_ + "' uses the " + policy +
+                     " policy; trainyard keeps variables in float32 or float64 (use "
+                     "mixed_bfloat16 to compute in bfloat16)");
+  }
+  if (policy_.is_mixed() && !supports_mixed_precision()) {
+    throw ValueError(class_name_ + " '" + name_ + "' does not support the " + policy +
+                     " policy yet");
+  }
 }
 
 void Layer::set_trainable(bool trainable) {
@@ -36,6 +60,7 @@ void Layer::build(const Shape& input_shape) {
     }
     return;
   }
+  require_supported_policy();
   input_shape_ = input_shape.with_batch(-1);
   input_shapes_ = {input_shape_};
   build_weights(input_shape_);
@@ -74,7 +99,7 @@ graph::VariablePtr Layer::add_weight(const std::string& name, const Shape& shape
                                      const Initializer& initializer, bool trainable) {
   auto variable = std::make_shared<graph::Variable>();
   variable->path = name_ + "/" + name;
-  variable->value = Tensor::zeros(shape, dtype_);
+  variable->value = Tensor::zeros(shape, policy_.variable_dtype());
   variable->trainable = trainable && trainable_;
   initializer.fill(variable->value);
   weights_.push_back({variable, trainable});
@@ -82,7 +107,16 @@ graph::VariablePtr Layer::add_weight(const std::string& name, const Shape& shape
 }
 
 graph::NodeId Layer::weight_node(graph::Graph& graph, const graph::VariablePtr& weight) const {
-  return graph.add_variable(weight);
+  graph::NodeId variable = graph.add_variable(weight);
+  if (weight->value.dtype() == policy_.compute_dtype()) return variable;
+  return graph.add_op(graph::ops::cast(policy_.compute_dtype()), {variable},
+                      weight->path + "/cast");
+}
+
+graph::NodeId Layer::autocast(graph::Graph& graph, graph::NodeId input) const {
+  const DType dtype = graph.spec(input).dtype;
+  if (!is_floating(dtype) || dtype == policy_.compute_dtype()) return input;
+  return graph.add_op(graph::ops::cast(policy_.compute_dtype()), {input}, name_ + "/autocast");
 }
 
 Shape Layer::compute_output_shape(std::span<const Shape> input_shapes) const {
@@ -117,6 +151,7 @@ void Layer::build(std::span<const Shape> input_shapes) {
     }
     return;
   }
+  require_supported_policy();
   compute_output_shape(shapes);  // throws, naming the layer, when the shapes do not fit
   input_shapes_ = shapes;
   input_shape_ = shapes.empty() ? Shape{} : shapes[0];

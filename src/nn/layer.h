@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "graph/graph.h"
+#include "nn/dtype_policy.h"
 #include "nn/initializers.h"
 
 namespace trainyard::nn {
@@ -22,7 +23,8 @@ struct CallContext {
 
 class Layer {
  public:
-  // `name` empty: a unique snake_case name from the class name ("dense", "dense_1").
+  // `name` empty: a unique snake_case name from the class name ("dense", "dense_1"). The
+  // layer takes the global dtype policy (nn/dtype_policy.h) in force now.
   Layer(std::string_view class_name, std::string name);
   virtual ~Layer() = default;
   Layer(const Layer&) = delete;
@@ -30,8 +32,14 @@ class Layer {
 
   const std::string& name() const { return name_; }
   const std::string& class_name() const { return class_name_; }
-  // dtype of the layer's weights and computation (float32 unless set before build).
-  DType dtype() const { return dtype_; }
+  // Keras's layer.dtype: the dtype of the layer's variables.
+  DType dtype() const { return policy_.variable_dtype(); }
+  // The dtype the layer computes in and returns; floating inputs are cast to it.
+  DType compute_dtype() const { return policy_.compute_dtype(); }
+  const DTypePolicy& dtype_policy() const { return policy_; }
+  // Keras's `dtype` argument: both set the policy, before build (ValueError after).
+  // set_dtype(d) is the one-dtype policy of d.
+  void set_dtype_policy(const DTypePolicy& policy);
   void set_dtype(DType dtype);
   bool trainable() const { return trainable_; }
   // Moves every weight of the layer between trainable and non-trainable.
@@ -44,6 +52,9 @@ class Layer {
   const Shape& input_shape() const { return input_shape_; }
 
   virtual Shape compute_output_shape(const Shape& input_shape) const = 0;
+  // Whether the layer runs under a mixed policy (variables float32, computation bfloat16).
+  // build throws ValueError naming the layer and the policy for one that does not.
+  virtual bool supports_mixed_precision() const { return false; }
   // Adds the layer's ops on `input` to `graph` and returns the output node.
   // REQUIRES: built().
   virtual graph::NodeId call(graph::Graph& graph, graph::NodeId input,
@@ -90,8 +101,12 @@ class Layer {
   // Creates a weight named "<layer>/<name>" filled by `initializer`.
   graph::VariablePtr add_weight(const std::string& name, const Shape& shape,
                                 const Initializer& initializer, bool trainable = true);
-  // The graph node for a weight.
+  // The graph node for a weight, read in the compute dtype: under a mixed policy a Cast of
+  // the float32 variable, whose gradient flows back to the variable in float32.
   graph::NodeId weight_node(graph::Graph& graph, const graph::VariablePtr& weight) const;
+  // `input` cast to the compute dtype when it is floating and in another dtype (Keras's
+  // autocast); otherwise `input` itself.
+  graph::NodeId autocast(graph::Graph& graph, graph::NodeId input) const;
 
  private:
   struct Weight {
@@ -101,7 +116,10 @@ class Layer {
 
   std::string class_name_;
   std::string name_;
-  DType dtype_ = DType::kFloat32;
+  // Throws ValueError unless this layer can run its policy.
+  void require_supported_policy() const;
+
+  DTypePolicy policy_;
   bool trainable_ = true;
   bool built_ = false;
   Shape input_shape_;

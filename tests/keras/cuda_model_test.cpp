@@ -145,6 +145,48 @@ TEST_F(CudaModelTest, ConvolutionalModelTrainsAsOnTheCpu) {
   expect_same_training(conv_model, cuda, Problem{wide, base.y});
 }
 
+// mixed_bfloat16: both devices round each product and activation to bfloat16 (2^-9
+// relative) after summing in different orders, so they agree to bfloat16's precision; a
+// wrong kernel or a missing cast moves the results by order one.
+constexpr double kBFloat16Bound = 2e-2;
+
+TEST_F(CudaModelTest, MixedBFloat16DenseTrainsAsOnTheCpu) {
+  mixed_precision::set_global_policy("mixed_bfloat16");
+  auto make = [] {
+    return Sequential({layers::Dense(64, {.activation = "relu"}), layers::Dropout(0.2),
+                       layers::Dense(32, {.activation = "tanh"}), layers::Dense(4)});
+  };
+  set_random_seed(9);
+  Sequential cpu_model = make();
+  cpu_model.build(Shape{-1, 4});
+  set_random_seed(9);
+  Sequential gpu_model = make();
+  gpu_model.build(Shape{-1, 4});
+  mixed_precision::set_global_policy("float32");
+  gpu_model.to(cuda);
+  Problem data = argmax_problem(256, 8);
+  for (Sequential* model : {&cpu_model, &gpu_model}) {
+    model->compile({.optimizer = optimizers::SGD({.learning_rate = 0.1}),
+                    .loss = losses::SparseCategoricalCrossentropy({.from_logits = true})});
+  }
+  Tensor cpu_predictions = cpu_model.predict(data.x, {.verbose = 0});
+  Tensor gpu_predictions = gpu_model.predict(data.x, {.verbose = 0});
+  EXPECT_EQ(gpu_predictions.dtype(), DType::kFloat32);
+  EXPECT_LT(tensor_error(gpu_predictions, cpu_predictions), kBFloat16Bound);
+
+  // One step (dropout masks agree across devices), then a few epochs on the GPU alone.
+  cpu_model.train_on_batch(data.x, data.y);
+  gpu_model.train_on_batch(data.x, data.y);
+  EXPECT_LT(weights_error(gpu_model, cpu_model), kBFloat16Bound);
+  for (const auto& variable : gpu_model.weights()) {
+    EXPECT_EQ(variable->value.dtype(), DType::kFloat32) << variable->path;
+  }
+  History history = gpu_model.fit(data.x, data.y, {.batch_size = 32, .epochs = 5, .verbose = 0});
+  const auto& loss = history.history.at("loss");
+  EXPECT_TRUE(std::isfinite(loss.back()));
+  EXPECT_LT(loss.back(), loss.front());
+}
+
 TEST_F(CudaModelTest, WeightsSavedFromTheGpuLoadOnTheCpuAndBack) {
   Problem data = argmax_problem(128, 5);
   set_random_seed(3);

@@ -162,6 +162,15 @@ void CpuBackend::bias_add(const Tensor& x, const Tensor& bias, const Tensor& out
     throw ShapeError("bias_add: bias " + bias.to_string() + " does not match the last axis of " +
                      x.to_string());
   }
+  if (x.dtype() == DType::kBFloat16) {
+    bfloat16_staging_.reserve(2 * x.num_elements() + bias.num_elements());
+    Tensor x32 = bfloat16_staging_.take("bias_add", x, true);
+    Tensor bias32 = bfloat16_staging_.take("bias_add", bias, true);
+    Tensor out32 = bfloat16_staging_.take("bias_add", out, false);
+    bias_add(x32, bias32, out32);
+    cpu::narrow_to_bfloat16(out32, out);
+    return;
+  }
   cpu::dispatch_float(x.dtype(), "bias_add", [&](auto zero) {
     using T = decltype(zero);
     const T* in = x.data<T>();
@@ -186,6 +195,14 @@ void CpuBackend::bias_add_backward(const Tensor& output_grad, const Tensor& bias
     throw ShapeError("bias_add_backward: bias gradient " + bias_grad.to_string() +
                      " does not match " + output_grad.to_string());
   }
+  if (output_grad.dtype() == DType::kBFloat16) {
+    bfloat16_staging_.reserve(output_grad.num_elements() + bias_grad.num_elements());
+    Tensor output_grad32 = bfloat16_staging_.take("bias_add_backward", output_grad, true);
+    Tensor bias_grad32 = bfloat16_staging_.take("bias_add_backward", bias_grad, accumulate);
+    bias_add_backward(output_grad32, bias_grad32, accumulate);
+    cpu::narrow_to_bfloat16(bias_grad32, bias_grad);
+    return;
+  }
   cpu::dispatch_float(output_grad.dtype(), "bias_add_backward", [&](auto zero) {
     using T = decltype(zero);
     const T* in = output_grad.data<T>();
@@ -202,6 +219,14 @@ void CpuBackend::bias_add_backward(const Tensor& output_grad, const Tensor& bias
 void CpuBackend::activation_forward(const Activation& activation, const Tensor& x,
                                     const Tensor& y) {
   cpu::require_same_size("activation_forward", x, y);
+  if (x.dtype() == DType::kBFloat16) {
+    bfloat16_staging_.reserve(2 * x.num_elements());
+    Tensor x32 = bfloat16_staging_.take("activation_forward", x, true);
+    Tensor y32 = bfloat16_staging_.take("activation_forward", y, false);
+    activation_forward(activation, x32, y32);
+    cpu::narrow_to_bfloat16(y32, y);
+    return;
+  }
   cpu::dispatch_float(x.dtype(), "activation_forward", [&](auto zero) {
     using T = decltype(zero);
     const T* in = x.data<T>();
@@ -228,6 +253,17 @@ void CpuBackend::activation_backward(const Activation& activation, const Tensor&
   cpu::require_same_size("activation_backward", x, y);
   cpu::require_same_size("activation_backward", y, y_grad);
   cpu::require_same_size("activation_backward", y_grad, x_grad);
+  if (x.dtype() == DType::kBFloat16) {
+    bfloat16_staging_.reserve(4 * x.num_elements());
+    const char* entry = "activation_backward";
+    Tensor x32 = bfloat16_staging_.take(entry, x, true);
+    Tensor y32 = bfloat16_staging_.take(entry, y, true);
+    Tensor y_grad32 = bfloat16_staging_.take(entry, y_grad, true);
+    Tensor x_grad32 = bfloat16_staging_.take(entry, x_grad, accumulate);
+    activation_backward(activation, x32, y32, y_grad32, x_grad32, accumulate);
+    cpu::narrow_to_bfloat16(x_grad32, x_grad);
+    return;
+  }
   cpu::dispatch_float(x.dtype(), "activation_backward", [&](auto zero) {
     using T = decltype(zero);
     const T* in = x.data<T>();
@@ -274,6 +310,19 @@ void CpuBackend::bias_activation_backward(const Activation& activation, const Te
   }
   if (!has_bias) {
     activation_backward(activation, y, y, y_grad, z_grad, false);  // y stands in for z
+    return;
+  }
+  if (y.dtype() == DType::kBFloat16) {
+    // z_grad may be y_grad itself: it is written only after the float32 pass has read all.
+    bfloat16_staging_.reserve(3 * y.num_elements() + columns);
+    const char* entry = "bias_activation_backward";
+    Tensor y32 = bfloat16_staging_.take(entry, y, true);
+    Tensor y_grad32 = bfloat16_staging_.take(entry, y_grad, true);
+    Tensor z_grad32 = bfloat16_staging_.take(entry, z_grad, false);
+    Tensor bias_grad32 = bfloat16_staging_.take(entry, bias_grad, accumulate_bias);
+    bias_activation_backward(activation, y32, y_grad32, z_grad32, bias_grad32, accumulate_bias);
+    cpu::narrow_to_bfloat16(z_grad32, z_grad);
+    cpu::narrow_to_bfloat16(bias_grad32, bias_grad);
     return;
   }
   cpu::dispatch_float(y.dtype(), "bias_activation_backward", [&](auto zero) {

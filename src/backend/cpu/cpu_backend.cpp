@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "backend/cpu/cpu_common.h"
+#include "core/bfloat16.h"
 
 namespace trainyard::backend {
 namespace cpu {
@@ -43,6 +44,16 @@ void CpuBackend::copy(const Tensor& source, const Tensor& out, bool accumulate) 
     if (source.raw_data() != out.raw_data()) {
       std::memmove(out.raw_data(), source.raw_data(), out.nbytes());
     }
+    return;
+  }
+  if (out.dtype() == DType::kBFloat16) {
+    const auto* in = static_cast<const BFloat16*>(source.raw_data());
+    auto* result = static_cast<BFloat16*>(out.raw_data());
+    cpu::for_range(out.num_elements(), cpu::kParallelGrain, [&](int64_t begin, int64_t end) {
+      for (int64_t i = begin; i < end; ++i) {
+        result[i] = BFloat16::from_float(BFloat16::to_float(result[i]) + BFloat16::to_float(in[i]));
+      }
+    });
     return;
   }
   cpu::dispatch_float(out.dtype(), "copy", [&](auto zero) {

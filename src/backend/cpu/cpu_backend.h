@@ -6,6 +6,7 @@
 #pragma once
 
 #include "backend/backend.h"
+#include "backend/cpu/float32_staging.h"
 #include "backend/cpu/scratch.h"
 
 namespace trainyard::backend {
@@ -19,6 +20,7 @@ class CpuBackend final : public Backend {
 
   void fill(const Tensor& out, double value) override;
   void copy(const Tensor& source, const Tensor& out, bool accumulate) override;
+  void cast(const Tensor& source, const Tensor& out, bool accumulate) override;
 
   void matmul(const Tensor& a, bool transpose_a, const Tensor& b, bool transpose_b, const Tensor& c,
               double alpha, double beta) override;
@@ -101,7 +103,8 @@ class CpuBackend final : public Backend {
   cpu::Scratch matmul_scratch_;  // partial products of a product split over K
   cpu::Scratch conv_scratch_;    // im2col patches
   cpu::Scratch conv_gemm_scratch_;
-  cpu::Scratch reduction_scratch_;  // per-chunk partial sums and per-column statistics
+  cpu::Scratch reduction_scratch_;        // per-chunk partial sums and per-column statistics
+  cpu::Float32Staging bfloat16_staging_;  // bfloat16 entries run on float32 copies
 };
 
 }  // namespace trainyard::backend

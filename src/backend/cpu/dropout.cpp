@@ -50,6 +50,14 @@ void dropout(double rate, uint64_t seed, uint64_t step, const Tensor& input, con
 void CpuBackend::dropout_forward(double rate, uint64_t seed, uint64_t step, const Tensor& x,
                                  const Tensor& y) {
   cpu::require_same_size("dropout_forward", x, y);
+  if (x.dtype() == DType::kBFloat16) {
+    bfloat16_staging_.reserve(2 * x.num_elements());
+    Tensor x32 = bfloat16_staging_.take("dropout_forward", x, true);
+    Tensor y32 = bfloat16_staging_.take("dropout_forward", y, false);
+    dropout_forward(rate, seed, step, x32, y32);
+    cpu::narrow_to_bfloat16(y32, y);
+    return;
+  }
   cpu::dispatch_float(x.dtype(), "dropout_forward",
                       [&](auto zero) { dropout<decltype(zero)>(rate, seed, step, x, y, false); });
 }
@@ -57,6 +65,14 @@ void CpuBackend::dropout_forward(double rate, uint64_t seed, uint64_t step, cons
 void CpuBackend::dropout_backward(double rate, uint64_t seed, uint64_t step, const Tensor& y_grad,
                                   const Tensor& x_grad, bool accumulate) {
   cpu::require_same_size("dropout_backward", y_grad, x_grad);
+  if (y_grad.dtype() == DType::kBFloat16) {
+    bfloat16_staging_.reserve(2 * y_grad.num_elements());
+    Tensor y_grad32 = bfloat16_staging_.take("dropout_backward", y_grad, true);
+    Tensor x_grad32 = bfloat16_staging_.take("dropout_backward", x_grad, accumulate);
+    dropout_backward(rate, seed, step, y_grad32, x_grad32, accumulate);
+    cpu::narrow_to_bfloat16(x_grad32, x_grad);
+    return;
+  }
   cpu::dispatch_float(y_grad.dtype(), "dropout_backward", [&](auto zero) {
     dropout<decltype(zero)>(rate, seed, step, y_grad, x_grad, accumulate);
   });

@@ -29,6 +29,16 @@ void CpuBackend::matmul(const Tensor& a, bool transpose_a, const Tensor& b, bool
     throw ShapeError("matmul: cannot multiply " + a.to_string() + (transpose_a ? "^T" : "") +
                      " by " + b.to_string() + (transpose_b ? "^T" : "") + " into " + c.to_string());
   }
+  if (c.dtype() == DType::kBFloat16) {
+    // OpenBLAS here has no bfloat16 GEMM: multiply float32 copies, accumulating in float32.
+    bfloat16_staging_.reserve(a.num_elements() + b.num_elements() + c.num_elements());
+    Tensor a32 = bfloat16_staging_.take("matmul", a, true);
+    Tensor b32 = bfloat16_staging_.take("matmul", b, true);
+    Tensor c32 = bfloat16_staging_.take("matmul", c, beta != 0.0);
+    matmul(a32, transpose_a, b32, transpose_b, c32, alpha, beta);
+    cpu::narrow_to_bfloat16(c32, c);
+    return;
+  }
   cpu::dispatch_float(c.dtype(), "matmul", [&](auto zero) {
     using T = decltype(zero);
     cpu::parallel_gemm<T>(transpose_a, transpose_b, m, n, k, static_cast<T>(alpha), a.data<T>(),

@@ -54,6 +54,7 @@ class CudaBackend final : public Backend {
 
   void fill(const Tensor& out, double value) override;
   void copy(const Tensor& source, const Tensor& out, bool accumulate) override;
+  void cast(const Tensor& source, const Tensor& out, bool accumulate) override;
   void copy_from_host(const Tensor& host_source, const Tensor& out) override;
   void copy_to_host(const Tensor& source, const Tensor& host_out) override;
   void synchronize() override;

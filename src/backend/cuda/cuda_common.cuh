@@ -2,11 +2,13 @@
 // the [rows, last dim] view. Included by .cu files only.
 #pragma once
 
+#include <cuda_bf16.h>
 #include <cuda_runtime.h>
 
 #include <algorithm>
 #include <cstdint>
 #include <string>
+#include <type_traits>
 
 #include "backend/cuda/cuda_backend.h"
 #include "backend/cuda/cuda_check.h"
@@ -36,6 +38,46 @@ void dispatch_float(DType dtype, const char* entry, Function&& function) {
     throw ValueError(std::string(entry) +
                      ": the CUDA backend computes in float32 or float64, got " +
                      std::string(dtype_name(dtype)));
+  }
+}
+
+// Like dispatch_float, and T = __nv_bfloat16 for bfloat16: for the entries that store
+// bfloat16 and compute in float32 (the kernels convert with to_compute / from_compute).
+template <typename Function>
+void dispatch_float_or_bfloat16(DType dtype, const char* entry, Function&& function) {
+  if (dtype == DType::kBFloat16) {
+    function(__nv_bfloat16{});
+    return;
+  }
+  dispatch_float(dtype, entry, function);
+}
+
+// The type a kernel computes in for stored type T: float for bfloat16, T otherwise.
+template <typename T>
+struct ComputeType {
+  using type = T;
+};
+template <>
+struct ComputeType<__nv_bfloat16> {
+  using type = float;
+};
+template <typename T>
+using compute_t = typename ComputeType<T>::type;
+
+template <typename T>
+__device__ inline T to_compute(T value) {
+  return value;
+}
+__device__ inline float to_compute(__nv_bfloat16 value) {
+  return __bfloat162float(value);
+}
+// Stores a computed value as T, rounding to nearest even for bfloat16.
+template <typename T>
+__device__ inline T from_compute(compute_t<T> value) {
+  if constexpr (std::is_same_v<T, __nv_bfloat16>) {
+    return __float2bfloat16_rn(value);
+  } else {
+    return value;
   }
 }
 

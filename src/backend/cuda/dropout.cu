@@ -55,24 +55,28 @@ __device__ inline double multiply(double a, double b) {
 
 // One thread per block of four elements, which share one Philox call as on the CPU.
 template <typename T>
-__global__ void dropout_kernel(uint64_t seed, uint64_t step, float threshold, T scale, const T* in,
-                               T* out, int64_t count, bool accumulate) {
+__global__ void dropout_kernel(uint64_t seed, uint64_t step, float threshold, compute_t<T> scale,
+                               const T* in, T* out, int64_t count, bool accumulate) {
+  using C = compute_t<T>;
   const int64_t blocks = (count + 3) / 4;
   for (int64_t block = global_thread_index(); block < blocks; block += grid_stride()) {
     const PhiloxBlock bits = philox4x32(static_cast<uint64_t>(block), step, seed);
     for (int lane = 0; lane < 4; ++lane) {
       const int64_t i = block * 4 + lane;
       if (i >= count) break;
-      const T value =
-          uniform_from_bits(bits.word[lane]) >= threshold ? multiply(in[i], scale) : T(0);
-      out[i] = accumulate ? out[i] + value : value;
+      const C value = uniform_from_bits(bits.word[lane]) >= threshold
+                          ? multiply(to_compute(in[i]), scale)
+                          : C(0);
+      out[i] = from_compute<T>(accumulate ? to_compute(out[i]) + value : value);
     }
   }
 }
 
 template <typename T>
 __global__ void pass_through_kernel(const T* in, T* out, int64_t count) {
-  for (int64_t i = global_thread_index(); i < count; i += grid_stride()) out[i] += in[i];
+  for (int64_t i = global_thread_index(); i < count; i += grid_stride()) {
+    out[i] = from_compute<T>(to_compute(out[i]) + to_compute(in[i]));
+  }
 }
 
 template <typename T>
@@ -98,7 +102,7 @@ void dropout(CudaBackend& backend, double rate, uint64_t seed, uint64_t step, co
     if (!accumulate) TY_CUDA_CHECK(cudaMemsetAsync(out, 0, output.nbytes(), stream));
     return;
   }
-  const T scale = static_cast<T>(1.0 / (1.0 - rate));
+  const compute_t<T> scale = static_cast<compute_t<T>>(1.0 / (1.0 - rate));
   const float threshold = static_cast<float>(rate);
   dropout_kernel<T><<<blocks_for((count + 3) / 4), kThreadsPerBlock, 0, stream>>>(
       seed, step, threshold, scale, in, out, count, accumulate);
@@ -113,8 +117,9 @@ void CudaBackend::dropout_forward(double rate, uint64_t seed, uint64_t step, con
   require_here("dropout_forward", "x", x);
   require_here("dropout_forward", "y", y);
   activate();
-  dispatch_float(x.dtype(), "dropout_forward",
-                 [&](auto zero) { dropout<decltype(zero)>(*this, rate, seed, step, x, y, false); });
+  dispatch_float_or_bfloat16(x.dtype(), "dropout_forward", [&](auto zero) {
+    dropout<decltype(zero)>(*this, rate, seed, step, x, y, false);
+  });
 }
 
 void CudaBackend::dropout_backward(double rate, uint64_t seed, uint64_t step, const Tensor& y_grad,
@@ -123,7 +128,7 @@ void CudaBackend::dropout_backward(double rate, uint64_t seed, uint64_t step, co
   require_here("dropout_backward", "y_grad", y_grad);
   require_here("dropout_backward", "x_grad", x_grad);
   activate();
-  dispatch_float(y_grad.dtype(), "dropout_backward", [&](auto zero) {
+  dispatch_float_or_bfloat16(y_grad.dtype(), "dropout_backward", [&](auto zero) {
     dropout<decltype(zero)>(*this, rate, seed, step, y_grad, x_grad, accumulate);
   });
 }

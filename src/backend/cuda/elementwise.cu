@@ -1,5 +1,6 @@
 // Bias addition, the activations and their gradients on the GPU, with the formulas of
-// src/backend/cpu/activations.cpp; softmax runs one block per row.
+// src/backend/cpu/activations.cpp; softmax runs one block per row. Kernels are templated on
+// the stored type T and compute in compute_t<T> (float for bfloat16).
 #include <string>
 
 #include "backend/cuda/cuda_common.cuh"
@@ -169,7 +170,7 @@ struct SumOp {
 template <typename T>
 __global__ void bias_add_kernel(const T* x, const T* bias, T* out, int64_t count, int64_t columns) {
   for (int64_t i = global_thread_index(); i < count; i += grid_stride()) {
-    out[i] = x[i] + bias[i % columns];
+    out[i] = from_compute<T>(to_compute(x[i]) + to_compute(bias[i % columns]));
   }
 }
 
@@ -183,7 +184,9 @@ __global__ void column_partial_kernel(const T* data, int64_t rows, int64_t colum
   const int64_t begin = static_cast<int64_t>(blockIdx.y) * rows_per_chunk;
   const int64_t end = begin + rows_per_chunk < rows ? begin + rows_per_chunk : rows;
   double sum = 0;
-  for (int64_t r = begin; r < end; ++r) sum += static_cast<double>(data[r * columns + column]);
+  for (int64_t r = begin; r < end; ++r) {
+    sum += static_cast<double>(to_compute(data[r * columns + column]));
+  }
   partial[static_cast<int64_t>(blockIdx.y) * columns + column] = sum;
 }
 
@@ -195,8 +198,8 @@ __global__ void column_total_kernel(const double* partial, int64_t chunks, int64
   for (int64_t column = global_thread_index(); column < columns; column += grid_stride()) {
     double sum = 0;
     for (int64_t c = 0; c < chunks; ++c) sum += partial[c * columns + column];
-    const T value = static_cast<T>(sum);
-    out[column] = accumulate ? out[column] + value : value;
+    const compute_t<T> value = static_cast<compute_t<T>>(sum);
+    out[column] = from_compute<T>(accumulate ? to_compute(out[column]) + value : value);
   }
 }
 
@@ -230,48 +233,59 @@ void column_sums(CudaBackend& backend, const T* data, int64_t rows, int64_t colu
 }
 
 template <typename T>
-__global__ void activation_forward_kernel(DeviceActivation<T> activation, const T* x, T* y,
-                                          int64_t count) {
+__global__ void activation_forward_kernel(DeviceActivation<compute_t<T>> activation, const T* x,
+                                          T* y, int64_t count) {
   for (int64_t i = global_thread_index(); i < count; i += grid_stride()) {
-    y[i] = forward_value(activation, x[i]);
+    y[i] = from_compute<T>(forward_value(activation, to_compute(x[i])));
   }
 }
 
 // No __restrict__: x_grad may be y_grad (bias_activation_backward); each element is read
 // before the same thread writes it.
 template <typename T>
-__global__ void activation_backward_kernel(DeviceActivation<T> activation, const T* x, const T* y,
-                                           const T* y_grad, T* x_grad, int64_t count,
+__global__ void activation_backward_kernel(DeviceActivation<compute_t<T>> activation, const T* x,
+                                           const T* y, const T* y_grad, T* x_grad, int64_t count,
                                            bool accumulate) {
+  using C = compute_t<T>;
   for (int64_t i = global_thread_index(); i < count; i += grid_stride()) {
-    const T grad = y_grad[i];
-    const T value = activation.kind == ActivationKind::kRelu
-                        ? (x[i] > T(0) ? grad : T(0))
-                        : grad * derivative(activation, x[i], y[i]);
-    x_grad[i] = accumulate ? x_grad[i] + value : value;
+    const C grad = to_compute(y_grad[i]);
+    const C input = to_compute(x[i]);
+    const C value = activation.kind == ActivationKind::kRelu
+                        ? (input > C(0) ? grad : C(0))
+                        : grad * derivative(activation, input, to_compute(y[i]));
+    x_grad[i] = from_compute<T>(accumulate ? to_compute(x_grad[i]) + value : value);
   }
 }
 
 // One block per row (striding over rows when there are more than the grid).
 template <typename T>
 __global__ void softmax_forward_kernel(const T* x, T* y, int64_t rows, int64_t columns) {
-  __shared__ T shared[kThreadsPerBlock];
+  using C = compute_t<T>;
+  // bfloat16 output recomputes each exponential rather than rounding it twice.
+  constexpr bool kStoresCompute = std::is_same_v<T, C>;
+  __shared__ C shared[kThreadsPerBlock];
   for (int64_t r = blockIdx.x; r < rows; r += gridDim.x) {
     const T* in = x + r * columns;
     T* out = y + r * columns;
-    T local_max = in[0];
+    C local_max = to_compute(in[0]);
     for (int64_t j = threadIdx.x; j < columns; j += blockDim.x)
-      local_max = MaxOp{}(local_max, in[j]);
-    const T max_value = block_reduce(local_max, shared, MaxOp{});
-    T local_sum = 0;
+      local_max = MaxOp{}(local_max, to_compute(in[j]));
+    const C max_value = block_reduce(local_max, shared, MaxOp{});
+    C local_sum = 0;
     for (int64_t j = threadIdx.x; j < columns; j += blockDim.x) {
-      const T e = math_exp(in[j] - max_value);
-      out[j] = e;
+      const C e = math_exp(to_compute(in[j]) - max_value);
+      if constexpr (kStoresCompute) out[j] = e;
       local_sum += e;
     }
-    const T inverse = T(1) / block_reduce(local_sum, shared, SumOp{});
+    const C inverse = C(1) / block_reduce(local_sum, shared, SumOp{});
     // Each thread rescales the elements it wrote itself, so no barrier is needed here.
-    for (int64_t j = threadIdx.x; j < columns; j += blockDim.x) out[j] *= inverse;
+    for (int64_t j = threadIdx.x; j < columns; j += blockDim.x) {
+      if constexpr (kStoresCompute) {
+        out[j] *= inverse;
+      } else {
+        out[j] = from_compute<T>(math_exp(to_compute(in[j]) - max_value) * inverse);
+      }
+    }
   }
 }
 
@@ -279,17 +293,20 @@ __global__ void softmax_forward_kernel(const T* x, T* y, int64_t rows, int64_t c
 template <typename T>
 __global__ void softmax_backward_kernel(const T* y, const T* y_grad, T* x_grad, int64_t rows,
                                         int64_t columns, bool accumulate) {
-  __shared__ T shared[kThreadsPerBlock];
+  using C = compute_t<T>;
+  __shared__ C shared[kThreadsPerBlock];
   for (int64_t r = blockIdx.x; r < rows; r += gridDim.x) {
     const T* out = y + r * columns;
     const T* out_grad = y_grad + r * columns;
     T* in_grad = x_grad + r * columns;
-    T local = 0;
-    for (int64_t j = threadIdx.x; j < columns; j += blockDim.x) local += out_grad[j] * out[j];
-    const T dot = block_reduce(local, shared, SumOp{});
+    C local = 0;
     for (int64_t j = threadIdx.x; j < columns; j += blockDim.x) {
-      const T value = out[j] * (out_grad[j] - dot);
-      in_grad[j] = accumulate ? in_grad[j] + value : value;
+      local += to_compute(out_grad[j]) * to_compute(out[j]);
+    }
+    const C dot = block_reduce(local, shared, SumOp{});
+    for (int64_t j = threadIdx.x; j < columns; j += blockDim.x) {
+      const C value = to_compute(out[j]) * (to_compute(out_grad[j]) - dot);
+      in_grad[j] = from_compute<T>(accumulate ? to_compute(in_grad[j]) + value : value);
     }
   }
 }
@@ -316,7 +333,7 @@ void launch_activation_backward(CudaBackend& backend, const Activation& activati
     return;
   }
   activation_backward_kernel<T><<<blocks_for(count), kThreadsPerBlock, 0, backend.stream()>>>(
-      device_activation<T>(activation), in, out, out_grad, in_grad, count, accumulate);
+      device_activation<compute_t<T>>(activation), in, out, out_grad, in_grad, count, accumulate);
   TY_CUDA_CHECK_LAUNCH("activation_backward_kernel");
 }
 
@@ -333,7 +350,7 @@ void CudaBackend::bias_add(const Tensor& x, const Tensor& bias, const Tensor& ou
   require_here("bias_add", "bias", bias);
   require_here("bias_add", "out", out);
   activate();
-  dispatch_float(x.dtype(), "bias_add", [&](auto zero) {
+  dispatch_float_or_bfloat16(x.dtype(), "bias_add", [&](auto zero) {
     using T = decltype(zero);
     const int64_t count = x.num_elements();
     if (count == 0) return;
@@ -354,7 +371,7 @@ void CudaBackend::bias_add_backward(const Tensor& output_grad, const Tensor& bia
   require_here("bias_add_backward", "output_grad", output_grad);
   require_here("bias_add_backward", "bias_grad", bias_grad);
   activate();
-  dispatch_float(output_grad.dtype(), "bias_add_backward", [&](auto zero) {
+  dispatch_float_or_bfloat16(output_grad.dtype(), "bias_add_backward", [&](auto zero) {
     using T = decltype(zero);
     column_sums<T>(*this, static_cast<const T*>(output_grad.raw_data()), row_count(output_grad),
                    columns, static_cast<T*>(bias_grad.raw_data()), accumulate);
@@ -367,7 +384,7 @@ void CudaBackend::activation_forward(const Activation& activation, const Tensor&
   require_here("activation_forward", "x", x);
   require_here("activation_forward", "y", y);
   activate();
-  dispatch_float(x.dtype(), "activation_forward", [&](auto zero) {
+  dispatch_float_or_bfloat16(x.dtype(), "activation_forward", [&](auto zero) {
     using T = decltype(zero);
     const int64_t count = x.num_elements();
     if (count == 0) return;
@@ -381,7 +398,7 @@ void CudaBackend::activation_forward(const Activation& activation, const Tensor&
       return;
     }
     activation_forward_kernel<T><<<blocks_for(count), kThreadsPerBlock, 0, stream_>>>(
-        device_activation<T>(activation), in, out, count);
+        device_activation<compute_t<T>>(activation), in, out, count);
     TY_CUDA_CHECK_LAUNCH("activation_forward_kernel");
   });
 }
@@ -397,7 +414,7 @@ void CudaBackend::activation_backward(const Activation& activation, const Tensor
   require_here("activation_backward", "y_grad", y_grad);
   require_here("activation_backward", "x_grad", x_grad);
   activate();
-  dispatch_float(x.dtype(), "activation_backward", [&](auto zero) {
+  dispatch_float_or_bfloat16(x.dtype(), "activation_backward", [&](auto zero) {
     launch_activation_backward<decltype(zero)>(*this, activation, x, y, y_grad, x_grad, accumulate);
   });
 }
@@ -423,7 +440,7 @@ void CudaBackend::bias_activation_backward(const Activation& activation, const T
   require_here("bias_activation_backward", "z_grad", z_grad);
   require_here("bias_activation_backward", "bias_grad", bias_grad);
   activate();
-  dispatch_float(y.dtype(), "bias_activation_backward", [&](auto zero) {
+  dispatch_float_or_bfloat16(y.dtype(), "bias_activation_backward", [&](auto zero) {
     using T = decltype(zero);
     // These derivatives read only y (ReLU: z > 0 exactly where y > 0), so y stands in for z.
     launch_activation_backward<T>(*this, activation, y, y, y_grad, z_grad, false);

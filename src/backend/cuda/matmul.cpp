@@ -44,8 +44,9 @@ void CudaBackend::matmul(const Tensor& a, bool transpose_a, const Tensor& b, boo
     throw ShapeError("matmul: cannot multiply " + a.to_string() + (transpose_a ? "^T" : "") +
                      " by " + b.to_string() + (transpose_b ? "^T" : "") + " into " + c.to_string());
   }
-  if (c.dtype() != DType::kFloat32 && c.dtype() != DType::kFloat64) {
-    throw ValueError("matmul: the CUDA backend computes in float32 or float64, got " +
+  if (c.dtype() != DType::kFloat32 && c.dtype() != DType::kFloat64 &&
+      c.dtype() != DType::kBFloat16) {
+    throw ValueError("matmul: the CUDA backend computes in float32, float64 or bfloat16, got " +
                      std::string(dtype_name(c.dtype())));
   }
   require_here("matmul", "a", a);
@@ -55,10 +56,15 @@ void CudaBackend::matmul(const Tensor& a, bool transpose_a, const Tensor& b, boo
   if (m == 0 || n == 0) return;
   const int blas_m = as_blas_int(m, a, b, c), blas_n = as_blas_int(n, a, b, c);
   const bool single = c.dtype() == DType::kFloat32;
+  const bool bfloat16 = c.dtype() == DType::kBFloat16;
   if (k == 0) {
     // An empty sum: c = beta * c, as the CPU does (cuBLAS would write zeros for beta = 0).
     const int count = as_blas_int(m * n, a, b, c);
-    if (single) {
+    if (bfloat16) {
+      const float scale = static_cast<float>(beta);
+      TY_CUDA_CHECK(cublasScalEx(cublas_, count, &scale, CUDA_R_32F, c.raw_data(), CUDA_R_16BF, 1,
+                                 CUDA_R_32F));
+    } else if (single) {
       const float scale = static_cast<float>(beta);
       TY_CUDA_CHECK(cublasSscal(cublas_, count, &scale, static_cast<float*>(c.raw_data()), 1));
     } else {
@@ -73,7 +79,14 @@ void CudaBackend::matmul(const Tensor& a, bool transpose_a, const Tensor& b, boo
   // op(B)^T needs no transpose exactly when op(B) = B.
   const cublasOperation_t op_b = transpose_b ? CUBLAS_OP_T : CUBLAS_OP_N;
   const cublasOperation_t op_a = transpose_a ? CUBLAS_OP_T : CUBLAS_OP_N;
-  if (single) {
+  if (bfloat16) {
+    // bfloat16 operands on the tensor cores, accumulated in float32; alpha and beta are float.
+    const float alpha_f = static_cast<float>(alpha), beta_f = static_cast<float>(beta);
+    TY_CUDA_CHECK(cublasGemmEx(cublas_, op_b, op_a, blas_n, blas_m, blas_k, &alpha_f, b.raw_data(),
+                               CUDA_R_16BF, ldb, a.raw_data(), CUDA_R_16BF, lda, &beta_f,
+                               c.raw_data(), CUDA_R_16BF, blas_n, CUBLAS_COMPUTE_32F,
+                               CUBLAS_GEMM_DEFAULT));
+  } else if (single) {
     const float alpha_f = static_cast<float>(alpha), beta_f = static_cast<float>(beta);
     const cublasComputeType_t compute =
         allow_tf32_ ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F;

@@ -1,5 +1,6 @@
 // fill and copy: the memory entries every op needs.
 #include "backend/cuda/cuda_common.cuh"
+#include "core/bfloat16.h"
 
 namespace trainyard::backend::cuda {
 namespace {
@@ -11,7 +12,9 @@ __global__ void fill_kernel(T* out, int64_t count, T value) {
 
 template <typename T>
 __global__ void accumulate_kernel(const T* source, T* out, int64_t count) {
-  for (int64_t i = global_thread_index(); i < count; i += grid_stride()) out[i] += source[i];
+  for (int64_t i = global_thread_index(); i < count; i += grid_stride()) {
+    out[i] = from_compute<T>(to_compute(out[i]) + to_compute(source[i]));
+  }
 }
 
 template <typename T>
@@ -48,9 +51,15 @@ void CudaBackend::fill(const Tensor& out, double value) {
     case DType::kUInt8:
       launch_fill<uint8_t>(out, value, stream_);
       return;
+    case DType::kBFloat16:
+      // The bits, rounded on the host as the CPU backend rounds them.
+      launch_fill<uint16_t>(out, BFloat16(value).bits, stream_);
+      return;
     default:
-      throw ValueError("fill: the CUDA backend fills float32, float64 and integer tensors, got " +
-                       out.to_string());
+      throw ValueError(
+          "fill: the CUDA backend fills float32, float64, bfloat16 and integer "
+          "tensors, got " +
+          out.to_string());
   }
 }
 
@@ -68,7 +77,7 @@ void CudaBackend::copy(const Tensor& source, const Tensor& out, bool accumulate)
     }
     return;
   }
-  dispatch_float(out.dtype(), "copy", [&](auto zero) {
+  dispatch_float_or_bfloat16(out.dtype(), "copy", [&](auto zero) {
     using T = decltype(zero);
     accumulate_kernel<T><<<blocks_for(count), kThreadsPerBlock, 0, stream_>>>(
         static_cast<const T*>(source.raw_data()), static_cast<T*>(out.raw_data()), count);

@@ -22,6 +22,9 @@ OpPtr bias_add();
 OpPtr activation(backend::Activation activation);
 // (x) -> x viewed as `shape` (same element count); no copy in forward
 OpPtr reshape(Shape shape);
+// (x) -> x converted to `dtype` (float32, float64 or bfloat16; ValueError otherwise), rounding
+// to nearest even; the gradient is converted back to x's dtype.
+OpPtr cast(DType dtype);
 // (x) -> inverted dropout of x with `rate` when the step is a training step, else x
 OpPtr dropout(double rate, uint64_t seed);
 // (x [N, H, W, C], kernel [KH, KW, C, F][, bias [F]]) -> f(x (*) kernel + bias) [N, OH, OW, F]

@@ -11,6 +11,7 @@ ActivationLayer::ActivationLayer(const std::string& activation, std::string name
       activation_(parse_activation(activation)) {}
 
 graph::NodeId ActivationLayer::call(graph::Graph& graph, graph::NodeId input, const CallContext&) {
+  input = autocast(graph, input);
   if (activation_.kind == backend::ActivationKind::kLinear) return input;
   return graph.add_op(graph::ops::activation(activation_), {input}, name());
 }

@@ -11,6 +11,7 @@ class ActivationLayer final : public Layer {
   const std::string& activation() const { return activation_name_; }
   Shape compute_output_shape(const Shape& input_shape) const override { return input_shape; }
   graph::NodeId call(graph::Graph& graph, graph::NodeId input, const CallContext& context) override;
+  bool supports_mixed_precision() const override { return true; }
 
  private:
   std::string activation_name_;

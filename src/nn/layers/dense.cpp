@@ -34,7 +34,7 @@ void Dense::build_weights(const Shape& input_shape) {
 }
 
 graph::NodeId Dense::call(graph::Graph& graph, graph::NodeId input, const CallContext&) {
-  std::vector<graph::NodeId> inputs{input, weight_node(graph, kernel_)};
+  std::vector<graph::NodeId> inputs{autocast(graph, input), weight_node(graph, kernel_)};
   if (bias_) inputs.push_back(weight_node(graph, bias_));
   graph::NodeId output = graph.add_op(graph::ops::affine(), inputs, name());
   if (activation_.kind == backend::ActivationKind::kLinear) return output;

@@ -28,6 +28,7 @@ class Dense final : public Layer {
   const DenseOptions& options() const { return options_; }
   Shape compute_output_shape(const Shape& input_shape) const override;
   graph::NodeId call(graph::Graph& graph, graph::NodeId input, const CallContext& context) override;
+  bool supports_mixed_precision() const override { return true; }
   // The kernel and bias penalties, when regularized and trainable.
   std::vector<graph::NodeId> losses(graph::Graph& graph) const override;
 

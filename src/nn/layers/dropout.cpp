@@ -17,6 +17,7 @@ Dropout::Dropout(double rate, DropoutOptions options)
 }
 
 graph::NodeId Dropout::call(graph::Graph& graph, graph::NodeId input, const CallContext& context) {
+  input = autocast(graph, input);
   if (!context.training || rate_ == 0.0) return input;
   return graph.add_op(graph::ops::dropout(rate_, seed_), {input}, name());
 }

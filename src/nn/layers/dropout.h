@@ -20,6 +20,7 @@ class Dropout final : public Layer {
   double rate() const { return rate_; }
   Shape compute_output_shape(const Shape& input_shape) const override { return input_shape; }
   graph::NodeId call(graph::Graph& graph, graph::NodeId input, const CallContext& context) override;
+  bool supports_mixed_precision() const override { return true; }
 
  private:
   double rate_;

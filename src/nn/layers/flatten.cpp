@@ -16,6 +16,7 @@ Shape Flatten::compute_output_shape(const Shape& input_shape) const {
 }
 
 graph::NodeId Flatten::call(graph::Graph& graph, graph::NodeId input, const CallContext&) {
+  input = autocast(graph, input);
   Shape output = compute_output_shape(graph.spec(input).shape);
   if (output == graph.spec(input).shape) return input;
   return graph.add_op(graph::ops::reshape(output), {input}, name());
@@ -52,6 +53,7 @@ Shape Reshape::compute_output_shape(const Shape& input_shape) const {
 }
 
 graph::NodeId Reshape::call(graph::Graph& graph, graph::NodeId input, const CallContext&) {
+  input = autocast(graph, input);
   return graph.add_op(graph::ops::reshape(compute_output_shape(graph.spec(input).shape)), {input},
                       name());
 }

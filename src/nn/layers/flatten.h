@@ -10,6 +10,7 @@ class Flatten final : public Layer {
   explicit Flatten(std::string name = "");
   Shape compute_output_shape(const Shape& input_shape) const override;
   graph::NodeId call(graph::Graph& graph, graph::NodeId input, const CallContext& context) override;
+  bool supports_mixed_precision() const override { return true; }
 };
 
 // Reshape: [batch, ...] -> [batch, target_shape...]; target_shape excludes the batch and may
@@ -19,6 +20,7 @@ class Reshape final : public Layer {
   explicit Reshape(std::vector<int64_t> target_shape, std::string name = "");
   Shape compute_output_shape(const Shape& input_shape) const override;
   graph::NodeId call(graph::Graph& graph, graph::NodeId input, const CallContext& context) override;
+  bool supports_mixed_precision() const override { return true; }
   const std::vector<int64_t>& target_shape() const { return target_shape_; }
 
  private:
