@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# trainyard's checks on a machine with an NVIDIA GPU (driver, CUDA 13, cuDNN 9): the CUDA
-# backend's tests, the Fashion-MNIST MLP and CNN trained on the GPU (test accuracies), the
-# MLP benchmark beside PyTorch on the same GPU, and compute-sanitizer memcheck on short
-# training runs; then a short table. With .gpu-bundle/bundle.tar.xz (made by
+# trainyard's checks on a machine with an NVIDIA GPU (driver, CUDA 13, cuDNN 9): trainyard
+# doctor, the CUDA backend's tests, the Fashion-MNIST MLP and CNN trained on the GPU (test
+# accuracies), the MLP, CNN and bfloat16 GEMM benchmarks beside PyTorch and Keras on the same
+# GPU, and compute-sanitizer memcheck on short training runs; then a short table. With .gpu-bundle/bundle.tar.xz (made by
 # scripts/gpu-bundle) it runs those prebuilt programs; without one it builds with CMake here,
 # which needs the libraries scripts/setup installs. Full logs go to $OUT (or gpu-check-logs/).
 # Usage: scripts/gpu-check.sh [MLP_EPOCHS]
@@ -19,11 +19,11 @@ if [ -f .gpu-bundle/bundle.tar.xz ]; then
 else
   cmake -S . -B build/gpu -G Ninja -DCMAKE_BUILD_TYPE=Release >"$logs/build.log" 2>&1 &&
     cmake --build build/gpu --target cuda_backend_test keras_cuda_model_test fashion_mnist \
-      fashion_mnist_cnn mlp_bench cnn_bench gemm_bench >>"$logs/build.log" 2>&1 || { tail -30 "$logs/build.log"; exit 1; }
+      fashion_mnist_cnn mlp_bench cnn_bench gemm_bench trainyard >>"$logs/build.log" 2>&1 || { tail -30 "$logs/build.log"; exit 1; }
   mkdir -p "$work/bin"
   for program in tests/backend/cuda/cuda_backend_test tests/keras/keras_cuda_model_test \
     examples/fashion_mnist \
-    examples/fashion_mnist_cnn bench/mlp_bench bench/cnn_bench bench/gemm_bench; do
+    examples/fashion_mnist_cnn bench/mlp_bench bench/cnn_bench bench/gemm_bench src/cli/trainyard; do
     ln -s "$PWD/build/gpu/$program" "$work/bin/"
   done
   bin="$work/bin" data=/usr/share/datasets/fashion-mnist peers=bench/peers
@@ -57,7 +57,8 @@ figure_of() {
     cuda-tests|cuda-model-tests) grep -E "^\[  (PASSED|FAILED|SKIPPED) *\]" "$log" | grep -v "\]  *[A-Z]" | paste -sd' ' ;;
     memcheck-*) grep -E "ERROR SUMMARY" "$log" | tail -1 ;;
     mlp-accuracy|cnn-accuracy) grep -E "Test accuracy" "$log" | tail -1 ;;
-    bench-gemm) grep -E "^gemm_bench " "$log" | tail -1 ;;
+    bench-gemm) grep -E "^gemm_bench " "$log" | tail -1 | grep -oE "(cublas_tflops|model_tflops|fraction|step_ms)=[^ ]*" | paste -sd' ' ;;
+    doctor) tail -1 "$log" ;;
     bench-*) tail -1 "$log" | python3 -c "import json, sys
 try:
     line = json.loads(sys.stdin.read())
@@ -68,6 +69,7 @@ except Exception as error:
 }
 
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | tee "$logs/gpu.txt"
+check doctor 60 "$bin/trainyard" doctor
 check cuda-tests 240 "$bin/cuda_backend_test" --gtest_color=no
 check cuda-model-tests 120 "$bin/keras_cuda_model_test" --gtest_color=no
 check mlp-accuracy 240 "$bin/fashion_mnist" --device cuda:0 --epochs "$mlp_epochs" --verbose 2 \
