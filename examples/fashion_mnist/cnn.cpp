@@ -85,8 +85,10 @@ int main(int argc, char** argv) {
          .validation_data = k::ValidationData{{test_images}, {data.test_labels}},
          .callbacks = {k::callbacks::EarlyStopping(
                            {.monitor = "val_loss", .patience = 2, .restore_best_weights = true}),
-                       k::callbacks::ModelCheckpoint(
-                           best, {.monitor = "val_loss", .verbose = 1, .save_best_only = true})}});
+                       k::callbacks::ModelCheckpoint(best, {.monitor = "val_loss",
+                                                            .verbose = 1,
+                                                            .save_best_only = true,
+                                                            .save_weights_only = true})}});
 
     auto results = model.evaluate(test_images, data.test_labels, {.verbose = 2});
     for (const auto& [name, value] : results) {

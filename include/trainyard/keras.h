@@ -166,7 +166,7 @@ namespace regularizers = nn::regularizers;
 // keras.callbacks factories, ready for FitOptions::callbacks:
 //   model.fit(x, y, {.epochs = 10, .callbacks = {k::callbacks::BackupAndRestore("backup"),
 //                                               k::callbacks::ModelCheckpoint(
-//                                                   "ckpt-{epoch:02d}.weights.h5")}});
+//                                                   "ckpt-{epoch:02d}.keras")}});
 namespace callbacks {
 inline std::shared_ptr<keras::EarlyStopping> EarlyStopping(EarlyStoppingOptions options = {}) {
   return std::make_shared<keras::EarlyStopping>(std::move(options));

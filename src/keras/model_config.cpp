@@ -14,9 +14,13 @@
 #include "nn/layers/conv.h"
 #include "nn/layers/dense.h"
 #include "nn/layers/dropout.h"
+#include "nn/layers/embedding.h"
 #include "nn/layers/flatten.h"
 #include "nn/layers/merge.h"
+#include "nn/layers/normalization.h"
 #include "nn/layers/pooling.h"
+#include "nn/layers/regularizers.h"
+#include "nn/layers/zero_padding.h"
 
 namespace trainyard::keras {
 namespace {
@@ -25,8 +29,9 @@ namespace {
 using Json = nlohmann::ordered_json;
 
 constexpr const char* kSupportedLayers =
-    "InputLayer, Dense, Conv2D, MaxPooling2D, AveragePooling2D, GlobalMaxPooling2D, "
-    "GlobalAveragePooling2D, Flatten, Reshape, Dropout, Activation, Add, Concatenate";
+    "InputLayer, Dense, Conv1D, Conv2D, MaxPooling2D, AveragePooling2D, GlobalMaxPooling2D, "
+    "GlobalAveragePooling2D, ZeroPadding2D, Flatten, Reshape, Dropout, Activation, ReLU, "
+    "BatchNormalization, LayerNormalization, Embedding, Add, Concatenate";
 // Deeper nesting than any Keras config needs; refused before parsing so hostile input
 // cannot exhaust the stack.
 constexpr int kMaxJsonDepth = 64;
@@ -495,6 +500,63 @@ Json initializer_json(const nn::Initializer& initializer) {
 }
 
 // ---------------------------------------------------------------------------------------
+// Regularizers: {"module": "keras.regularizers", "class_name": "L2", "config": {"l2": 0.01},
+// "registered_name": null}, an identifier string ("l2"), or null for none.
+
+std::optional<nn::Regularizer> read_regularizer(ConfigObject& layer, const std::string& key) {
+  const Json* value = layer.take(key);
+  if (!value) return std::nullopt;
+  try {
+    if (value->is_string()) return nn::Regularizer(value->get<std::string>());
+  } catch (const ValueError& error) {
+    layer.fail(key, *value, std::string("is not a regularizer trainyard knows: ") + error.what());
+  }
+  if (!value->is_object()) layer.unsupported(key, *value);
+  ConfigObject object(*value, layer.context() + ": " + key);
+  std::string class_name = object.string("class_name").value_or("");
+  object.ignore("module");
+  object.ignore("registered_name");
+  const Json empty = Json::object();
+  const Json* config_value = object.take("config");
+  ConfigObject config(config_value ? *config_value : empty, layer.context() + ": " + key);
+  if (class_name != "L1" && class_name != "L2" && class_name != "L1L2") {
+    layer.unsupported(key, *value);  // OrthogonalRegularizer or a user's class
+  }
+  std::optional<nn::Regularizer> regularizer;
+  try {
+    if (class_name == "L1") {
+      regularizer = nn::regularizers::L1(config.number("l1").value_or(0.01));
+    } else if (class_name == "L2") {
+      regularizer = nn::regularizers::L2(config.number("l2").value_or(0.01));
+    } else {
+      double l1 = config.number("l1").value_or(0.0);
+      regularizer = nn::regularizers::L1L2(l1, config.number("l2").value_or(0.0));
+    }
+  } catch (const ValueError& error) {
+    layer.fail(key, *value, std::string("is invalid: ") + error.what());
+  }
+  config.finish();
+  object.finish();
+  return regularizer;
+}
+
+Json regularizer_json(const std::optional<nn::Regularizer>& regularizer) {
+  if (!regularizer) return nullptr;
+  Json config = Json::object();
+  if (regularizer->class_name == "L1") {
+    config = {{"l1", regularizer->l1}};
+  } else if (regularizer->class_name == "L2") {
+    config = {{"l2", regularizer->l2}};
+  } else {
+    config = {{"l1", regularizer->l1}, {"l2", regularizer->l2}};
+  }
+  return Json{{"module", "keras.regularizers"},
+              {"class_name", regularizer->class_name},
+              {"config", config},
+              {"registered_name", nullptr}};
+}
+
+// ---------------------------------------------------------------------------------------
 // Layers.
 
 struct ModelInput {
@@ -556,7 +618,9 @@ nn::LayerPtr read_dense(ConfigObject& config, const std::string& name) {
   options.use_bias = config.boolean("use_bias").value_or(true);
   options.kernel_initializer = read_initializer(config, "kernel_initializer", "glorot_uniform");
   options.bias_initializer = read_initializer(config, "bias_initializer", "zeros");
-  // kernel/bias regularizers and constraints, quantization_config, lora_rank: only null.
+  options.kernel_regularizer = read_regularizer(config, "kernel_regularizer");
+  options.bias_regularizer = read_regularizer(config, "bias_regularizer");
+  // activity_regularizer, constraints, quantization_config, lora_rank: only null.
   config.finish();
   return std::make_shared<nn::Dense>(*units, std::move(options));
 }
@@ -586,6 +650,19 @@ std::string read_padding(ConfigObject& config) {
   return padding;
 }
 
+// The options Conv1D and Conv2D share, after the window (strides, padding and dilation).
+void read_conv_options(ConfigObject& config, nn::ConvOptions& options) {
+  config.require_default("groups", 1);
+  options.activation = read_activation(config, "activation", false);
+  options.use_bias = config.boolean("use_bias").value_or(true);
+  options.kernel_initializer = read_initializer(config, "kernel_initializer", "glorot_uniform");
+  options.bias_initializer = read_initializer(config, "bias_initializer", "zeros");
+  options.kernel_regularizer = read_regularizer(config, "kernel_regularizer");
+  options.bias_regularizer = read_regularizer(config, "bias_regularizer");
+  // activity_regularizer, constraints, lora_rank: only null.
+  config.finish();
+}
+
 nn::LayerPtr read_conv2d(ConfigObject& config, const std::string& name) {
   std::optional<int64_t> filters = config.integer("filters");
   if (!filters) throw ValueError(config.context() + ": option filters is required");
@@ -602,14 +679,45 @@ nn::LayerPtr read_conv2d(ConfigObject& config, const std::string& name) {
   options.padding = read_padding(config);
   config.require_default("data_format", "channels_last");
   options.dilation_rate = read_size2(config, "dilation_rate").value_or(1);
-  config.require_default("groups", 1);
-  options.activation = read_activation(config, "activation", false);
-  options.use_bias = config.boolean("use_bias").value_or(true);
-  options.kernel_initializer = read_initializer(config, "kernel_initializer", "glorot_uniform");
-  options.bias_initializer = read_initializer(config, "bias_initializer", "zeros");
-  // regularizers, constraints: only null.
-  config.finish();
+  read_conv_options(config, options);
   return std::make_shared<nn::Conv2D>(*filters, *kernel_size, std::move(options));
+}
+
+// A 1-D window size as Keras writes it: [3] (a tuple of one), or 3.
+std::optional<int64_t> read_size1(ConfigObject& config, const std::string& key) {
+  const Json* value = config.take(key);
+  if (!value) return std::nullopt;
+  const Json* item = value;
+  if (value->is_array()) {
+    if (value->size() != 1) config.fail(key, *value, "must be one integer or a list of one");
+    item = &(*value)[0];
+  }
+  if (!item->is_number_integer() || item->get<int64_t>() <= 0 || item->get<int64_t>() > 65536) {
+    config.fail(key, *value, "must be a positive integer up to 65536");
+  }
+  return item->get<int64_t>();
+}
+
+nn::LayerPtr read_conv1d(ConfigObject& config, const std::string& name) {
+  std::optional<int64_t> filters = config.integer("filters");
+  if (!filters) throw ValueError(config.context() + ": option filters is required");
+  if (*filters <= 0) config.fail("filters", *filters, "must be a positive integer");
+  std::optional<int64_t> kernel_size = read_size1(config, "kernel_size");
+  if (!kernel_size) throw ValueError(config.context() + ": option kernel_size is required");
+  if (double(*kernel_size) * double(*filters) > kMaxParameters) {
+    config.fail("filters", *filters, "is too large for its kernel size");
+  }
+  nn::ConvOptions options;
+  options.name = name;
+  options.strides = nn::Size2(1, read_size1(config, "strides").value_or(1));
+  options.padding = config.string("padding").value_or("valid");
+  if (options.padding != "valid" && options.padding != "same" && options.padding != "causal") {
+    config.fail("padding", options.padding, "must be \"valid\", \"same\" or \"causal\"");
+  }
+  config.require_default("data_format", "channels_last");
+  options.dilation_rate = nn::Size2(1, read_size1(config, "dilation_rate").value_or(1));
+  read_conv_options(config, options);
+  return std::make_shared<nn::Conv1D>(*filters, *kernel_size, std::move(options));
 }
 
 nn::LayerPtr read_pooling2d(ConfigObject& config, const std::string& name, backend::PoolKind kind) {
@@ -680,10 +788,137 @@ nn::LayerPtr read_activation_layer(ConfigObject& config, const std::string& name
   return std::make_shared<nn::ActivationLayer>(activation, name);
 }
 
+// Keras's ReLU layer at its defaults is the relu activation; trainyard has no ReLU class, so it
+// becomes an Activation layer computing the same thing (and is written back as one).
+nn::LayerPtr read_relu_layer(ConfigObject& config, const std::string& name) {
+  config.require_default("max_value", nullptr);
+  config.require_default("negative_slope", 0.0);
+  config.require_default("threshold", 0.0);
+  config.finish();
+  return std::make_shared<nn::ActivationLayer>("relu", name);
+}
+
 nn::LayerPtr read_concatenate(ConfigObject& config, const std::string& name) {
   int64_t axis = config.integer("axis").value_or(-1);
   config.finish();
   return std::make_shared<nn::Concatenate>(axis, name);
+}
+
+// A normalization axis: an integer, or a list of one (tf.keras 2 writes BatchNormalization's
+// as [3]). Several axes are refused; whether the one given is the last is checked when the
+// layer is built, where its input's rank is known.
+int64_t read_axis(ConfigObject& config) {
+  const Json* value = config.take("axis");
+  if (!value) return -1;
+  const Json* item = value;
+  if (value->is_array() && value->size() == 1) item = &(*value)[0];
+  if (!item->is_number_integer()) {
+    config.fail("axis", *value,
+                "is not supported by trainyard yet (only the last axis, one integer)");
+  }
+  int64_t axis = item->get<int64_t>();
+  if (axis == 0) config.fail("axis", *value, "is the batch axis; trainyard normalizes the last");
+  return axis;
+}
+
+std::optional<double> read_positive(ConfigObject& config, const std::string& key) {
+  const Json* value = config.take(key);
+  if (!value) return std::nullopt;
+  if (!value->is_number() || !(value->get<double>() > 0)) {
+    config.fail(key, *value, "must be a positive number");
+  }
+  return value->get<double>();
+}
+
+nn::LayerPtr read_batch_normalization(ConfigObject& config, const std::string& name) {
+  nn::BatchNormalizationOptions options;
+  options.name = name;
+  options.axis = read_axis(config);
+  options.momentum = config.number("momentum").value_or(0.99);
+  if (!(options.momentum >= 0 && options.momentum <= 1)) {
+    config.fail("momentum", options.momentum, "must be in [0, 1]");
+  }
+  options.epsilon = read_positive(config, "epsilon").value_or(1e-3);
+  options.center = config.boolean("center").value_or(true);
+  options.scale = config.boolean("scale").value_or(true);
+  options.beta_initializer = read_initializer(config, "beta_initializer", "zeros");
+  options.gamma_initializer = read_initializer(config, "gamma_initializer", "ones");
+  options.moving_mean_initializer = read_initializer(config, "moving_mean_initializer", "zeros");
+  options.moving_variance_initializer =
+      read_initializer(config, "moving_variance_initializer", "ones");
+  config.require_default("synchronized", false);
+  config.require_default("renorm", false);
+  config.ignore("renorm_momentum");  // used only with renorm
+  config.ignore("fused");            // tf.keras 2: which kernel computes it, not what
+  // beta/gamma regularizers and constraints, renorm_clipping, virtual_batch_size: only null.
+  config.finish();
+  return std::make_shared<nn::BatchNormalization>(std::move(options));
+}
+
+nn::LayerPtr read_layer_normalization(ConfigObject& config, const std::string& name) {
+  nn::LayerNormalizationOptions options;
+  options.name = name;
+  options.axis = read_axis(config);
+  options.epsilon = read_positive(config, "epsilon").value_or(1e-3);
+  options.center = config.boolean("center").value_or(true);
+  options.scale = config.boolean("scale").value_or(true);
+  config.require_default("rms_scaling", false);
+  options.beta_initializer = read_initializer(config, "beta_initializer", "zeros");
+  options.gamma_initializer = read_initializer(config, "gamma_initializer", "ones");
+  // beta/gamma regularizers and constraints: only null.
+  config.finish();
+  return std::make_shared<nn::LayerNormalization>(std::move(options));
+}
+
+nn::LayerPtr read_embedding(ConfigObject& config, const std::string& name) {
+  std::optional<int64_t> input_dim = config.integer("input_dim");
+  std::optional<int64_t> output_dim = config.integer("output_dim");
+  if (!input_dim || !output_dim) {
+    throw ValueError(config.context() + ": options input_dim and output_dim are required");
+  }
+  if (*input_dim <= 0) config.fail("input_dim", *input_dim, "must be a positive integer");
+  if (*output_dim <= 0) config.fail("output_dim", *output_dim, "must be a positive integer");
+  if (double(*input_dim) * double(*output_dim) > kMaxParameters) {
+    config.fail("input_dim", *input_dim, "is too large for its output_dim");
+  }
+  nn::EmbeddingOptions options;
+  options.name = name;
+  options.embeddings_initializer = read_initializer(config, "embeddings_initializer", "uniform");
+  config.require_default("mask_zero", false);
+  config.ignore("input_length");  // tf.keras 2; Keras 3 ignores it too
+  // embeddings regularizer and constraint, activity_regularizer, quantization_config,
+  // lora_rank: only null.
+  config.finish();
+  return std::make_shared<nn::Embedding>(*input_dim, *output_dim, std::move(options));
+}
+
+// ZeroPadding2D's padding: n, [height, width] or [[top, bottom], [left, right]].
+nn::LayerPtr read_zero_padding2d(ConfigObject& config, const std::string& name) {
+  const Json* value = config.take("padding");
+  auto amount = [&](const Json& item) {
+    if (!item.is_number_integer() || item.get<int64_t>() < 0 || item.get<int64_t>() > 65536) {
+      config.fail("padding", *value, "must hold integers from 0 to 65536");
+    }
+    return item.get<int64_t>();
+  };
+  auto pair = [&](const Json& item) -> std::pair<int64_t, int64_t> {
+    if (item.is_array() && item.size() == 2) return {amount(item[0]), amount(item[1])};
+    int64_t both = amount(item);
+    return {both, both};
+  };
+  std::optional<nn::Padding2> padding;
+  if (!value) {
+    padding = nn::Padding2(1);
+  } else if (value->is_array() && value->size() == 2) {
+    padding = nn::Padding2(pair((*value)[0]), pair((*value)[1]));
+  } else if (value->is_number()) {
+    padding = nn::Padding2(amount(*value));
+  } else {
+    config.fail("padding", *value, "must be an integer, [height, width] or two pairs");
+  }
+  config.require_default("data_format", "channels_last");
+  config.finish();
+  return std::make_shared<nn::ZeroPadding2D>(*padding, name);
 }
 
 // One entry of a config's "layers", read: the layer it makes, or an InputLayer's shape.
@@ -739,6 +974,16 @@ LayerEntry read_layer_entry(const Json& entry, size_t index, bool functional) {
     result.layer = read_dense(config, name);
   } else if (*class_name == "Conv2D") {
     result.layer = read_conv2d(config, name);
+  } else if (*class_name == "Conv1D") {
+    result.layer = read_conv1d(config, name);
+  } else if (*class_name == "BatchNormalization") {
+    result.layer = read_batch_normalization(config, name);
+  } else if (*class_name == "LayerNormalization") {
+    result.layer = read_layer_normalization(config, name);
+  } else if (*class_name == "Embedding") {
+    result.layer = read_embedding(config, name);
+  } else if (*class_name == "ZeroPadding2D") {
+    result.layer = read_zero_padding2d(config, name);
   } else if (*class_name == "MaxPooling2D" || *class_name == "AveragePooling2D") {
     result.layer = read_pooling2d(
         config, name,
@@ -756,6 +1001,8 @@ LayerEntry read_layer_entry(const Json& entry, size_t index, bool functional) {
     result.layer = read_reshape(config, name);
   } else if (*class_name == "Activation") {
     result.layer = read_activation_layer(config, name);
+  } else if (*class_name == "ReLU") {
+    result.layer = read_relu_layer(config, name);
   } else if (*class_name == "Add") {
     config.finish();
     result.layer = std::make_shared<nn::Add>(name);
@@ -807,6 +1054,56 @@ Json size2_json(const nn::Size2& size) {
   return Json::array({size.height, size.width});
 }
 
+// Conv1D's and Conv2D's keys after dilation_rate, in Keras's order.
+void write_conv_options(const nn::ConvOptions& options, Json& config) {
+  config["groups"] = 1;
+  config["activation"] = activation_json(options.activation);
+  config["use_bias"] = options.use_bias;
+  config["kernel_initializer"] = initializer_json(options.kernel_initializer);
+  config["bias_initializer"] = initializer_json(options.bias_initializer);
+  config["kernel_regularizer"] = regularizer_json(options.kernel_regularizer);
+  config["bias_regularizer"] = regularizer_json(options.bias_regularizer);
+  for (const char* key : {"activity_regularizer", "kernel_constraint", "bias_constraint"}) {
+    config[key] = nullptr;
+  }
+}
+
+void write_batch_normalization(const nn::BatchNormalizationOptions& options, Json& config) {
+  config["axis"] = options.axis;
+  config["momentum"] = options.momentum;
+  config["epsilon"] = options.epsilon;
+  config["center"] = options.center;
+  config["scale"] = options.scale;
+  config["beta_initializer"] = initializer_json(options.beta_initializer);
+  config["gamma_initializer"] = initializer_json(options.gamma_initializer);
+  config["moving_mean_initializer"] = initializer_json(options.moving_mean_initializer);
+  config["moving_variance_initializer"] = initializer_json(options.moving_variance_initializer);
+  for (const char* key :
+       {"beta_regularizer", "gamma_regularizer", "beta_constraint", "gamma_constraint"}) {
+    config[key] = nullptr;
+  }
+  config["synchronized"] = false;
+  config["renorm"] = false;
+  config["renorm_clipping"] = nullptr;
+  config["renorm_momentum"] = 0.99;
+}
+
+// Keras's LayerNormalization turns an integer axis into a list of one when it is built.
+void write_layer_normalization(const nn::LayerNormalizationOptions& options, bool built,
+                               Json& config) {
+  config["axis"] = built ? Json::array({options.axis}) : Json(options.axis);
+  config["epsilon"] = options.epsilon;
+  config["center"] = options.center;
+  config["scale"] = options.scale;
+  config["rms_scaling"] = false;
+  config["beta_initializer"] = initializer_json(options.beta_initializer);
+  config["gamma_initializer"] = initializer_json(options.gamma_initializer);
+  for (const char* key :
+       {"beta_regularizer", "gamma_regularizer", "beta_constraint", "gamma_constraint"}) {
+    config[key] = nullptr;
+  }
+}
+
 Json layer_json(const nn::Layer& layer) {
   Json config{{"name", layer.name()}, {"trainable", layer.trainable()}};
   config["dtype"] = dtype_policy(layer.dtype_policy());
@@ -818,32 +1115,55 @@ Json layer_json(const nn::Layer& layer) {
     config["use_bias"] = options.use_bias;
     config["kernel_initializer"] = initializer_json(options.kernel_initializer);
     config["bias_initializer"] = initializer_json(options.bias_initializer);
-    for (const char* key : {"kernel_regularizer", "bias_regularizer", "kernel_constraint",
-                            "bias_constraint", "quantization_config"}) {
+    config["kernel_regularizer"] = regularizer_json(options.kernel_regularizer);
+    config["bias_regularizer"] = regularizer_json(options.bias_regularizer);
+    for (const char* key : {"kernel_constraint", "bias_constraint", "quantization_config"}) {
       config[key] = nullptr;
     }
     has_build_config = true;
   } else if (auto* conv = dynamic_cast<const nn::Conv2D*>(&layer)) {
     const nn::ConvOptions& options = conv->options();
-    if (options.kernel_regularizer || options.bias_regularizer) {
-      throw ValueError("to_json: layer '" + layer.name() +
-                       "' (Conv2D) has a regularizer, which trainyard cannot write yet");
-    }
     config["filters"] = conv->filters();
     config["kernel_size"] = size2_json(conv->kernel_size());
     config["strides"] = size2_json(options.strides);
     config["padding"] = options.padding;
     config["data_format"] = "channels_last";
     config["dilation_rate"] = size2_json(options.dilation_rate);
-    config["groups"] = 1;
-    config["activation"] = activation_json(options.activation);
-    config["use_bias"] = options.use_bias;
-    config["kernel_initializer"] = initializer_json(options.kernel_initializer);
-    config["bias_initializer"] = initializer_json(options.bias_initializer);
-    for (const char* key : {"kernel_regularizer", "bias_regularizer", "activity_regularizer",
-                            "kernel_constraint", "bias_constraint"}) {
+    write_conv_options(options, config);
+    has_build_config = true;
+  } else if (auto* conv1d = dynamic_cast<const nn::Conv1D*>(&layer)) {
+    const nn::ConvOptions& options = conv1d->options();
+    config["filters"] = conv1d->filters();
+    config["kernel_size"] = Json::array({conv1d->kernel_size()});
+    config["strides"] = Json::array({options.strides.width});
+    config["padding"] = options.padding;
+    config["data_format"] = "channels_last";
+    config["dilation_rate"] = Json::array({options.dilation_rate.width});
+    write_conv_options(options, config);
+    has_build_config = true;
+  } else if (auto* batch_norm = dynamic_cast<const nn::BatchNormalization*>(&layer)) {
+    write_batch_normalization(batch_norm->options(), config);
+    has_build_config = true;
+  } else if (auto* layer_norm = dynamic_cast<const nn::LayerNormalization*>(&layer)) {
+    write_layer_normalization(layer_norm->options(), layer.built(), config);
+    has_build_config = true;
+  } else if (auto* embedding = dynamic_cast<const nn::Embedding*>(&layer)) {
+    config["input_dim"] = embedding->input_dim();
+    config["output_dim"] = embedding->output_dim();
+    config["embeddings_initializer"] =
+        initializer_json(embedding->options().embeddings_initializer);
+    for (const char* key :
+         {"embeddings_regularizer", "activity_regularizer", "embeddings_constraint"}) {
       config[key] = nullptr;
     }
+    config["mask_zero"] = false;
+    config["quantization_config"] = nullptr;
+    has_build_config = true;
+  } else if (auto* zero_padding = dynamic_cast<const nn::ZeroPadding2D*>(&layer)) {
+    const nn::Padding2& padding = zero_padding->padding();
+    config["padding"] = Json::array(
+        {Json::array({padding.top, padding.bottom}), Json::array({padding.left, padding.right})});
+    config["data_format"] = "channels_last";
     has_build_config = true;
   } else if (auto* pooling = dynamic_cast<const nn::Pooling2D*>(&layer)) {
     const nn::PoolingOptions& options = pooling->options();
@@ -894,6 +1214,29 @@ Json layer_json(const nn::Layer& layer) {
 // ---------------------------------------------------------------------------------------
 // Models.
 
+// About how many values `layer`'s weights hold for inputs of `input_shape` (the largest
+// layers' exactly), to refuse a model too large to allocate before allocating it.
+double weight_count(const nn::Layer& layer, const Shape& input_shape) {
+  double features = input_shape.rank() > 0 ? double(std::max<int64_t>(input_shape[-1], 1)) : 1.0;
+  if (auto* dense = dynamic_cast<const nn::Dense*>(&layer)) {
+    return (features + 1.0) * double(dense->units());
+  }
+  if (auto* conv = dynamic_cast<const nn::Conv2D*>(&layer)) {
+    const nn::Size2& kernel = conv->kernel_size();
+    return (double(kernel.height) * double(kernel.width) * features + 1.0) *
+           double(conv->filters());
+  }
+  if (auto* conv1d = dynamic_cast<const nn::Conv1D*>(&layer)) {
+    return (double(conv1d->kernel_size()) * features + 1.0) * double(conv1d->filters());
+  }
+  if (auto* embedding = dynamic_cast<const nn::Embedding*>(&layer)) {
+    return double(embedding->input_dim()) * double(embedding->output_dim());
+  }
+  if (dynamic_cast<const nn::BatchNormalization*>(&layer)) return 4.0 * features;
+  if (dynamic_cast<const nn::LayerNormalization*>(&layer)) return 2.0 * features;
+  return 0.0;
+}
+
 // Throws ValueError when the weights for `input_shape` would exceed kMaxParameters, before
 // any is allocated; ShapeError (from the layers) when the layers do not fit the shape.
 void check_model_size(const Sequential& model, const Shape& input_shape) {
@@ -901,14 +1244,7 @@ void check_model_size(const Sequential& model, const Shape& input_shape) {
   double parameters = 0;
   for (const auto& layer : model.layers()) {
     Shape output = layer->compute_output_shape(shape);
-    if (auto* dense = dynamic_cast<const nn::Dense*>(layer.get())) {
-      parameters += (double(shape[-1]) + 1.0) * double(dense->units());
-    }
-    if (auto* conv = dynamic_cast<const nn::Conv2D*>(layer.get())) {
-      const nn::Size2& kernel = conv->kernel_size();
-      parameters += (double(kernel.height) * double(kernel.width) * double(shape[-1]) + 1.0) *
-                    double(conv->filters());
-    }
+    parameters += weight_count(*layer, shape);
     if (double(output.drop_front(1).num_elements()) > kMaxSampleElements) {
       throw ValueError("model config: layer '" + layer->name() + "' would output " +
                        output.to_keras_string() + ", too large to run");
@@ -1072,11 +1408,29 @@ TensorRef read_keras_tensor(const Json& value, const std::string& context) {
   return read_history(*history, context);
 }
 
+// One tf.keras 2 inbound node: a list of [layer, node index, tensor index, kwargs], one per
+// input tensor (several for a merge layer).
+std::vector<TensorRef> read_legacy_node(const Json& node, const std::string& context) {
+  if (node.empty()) throw ValueError(context + ": a call needs at least one input tensor");
+  std::vector<TensorRef> tensors;
+  for (const Json& input : node) {
+    if (!input.is_array() || (input.size() != 3 && input.size() != 4)) {
+      throw ValueError(context + ": expected [layer name, node index, tensor index, kwargs], got " +
+                       brief(input));
+    }
+    tensors.push_back(read_history(Json::array({input[0], input[1], input[2]}), context));
+    if (input.size() == 4) {
+      ConfigObject keywords(input[3], context + " kwargs");
+      keywords.ignore("training");  // fit, evaluate and predict set it per step
+      keywords.finish();            // a mask: only null
+    }
+  }
+  return tensors;
+}
+
 // One inbound node: {"args": [tensor] or [[tensor, ...]], "kwargs": {...}}.
 std::vector<TensorRef> read_node(const Json& node, const std::string& context) {
-  if (node.is_array()) {
-    throw ValueError(context + ": tf.keras 2 inbound_nodes are not supported by trainyard yet");
-  }
+  if (node.is_array()) return read_legacy_node(node, context);
   ConfigObject object(node, context);
   const Json* args = object.take("args");
   if (!args || !args->is_array() || args->size() != 1) {
@@ -1123,8 +1477,7 @@ KerasTensor call_checked(const FunctionalEntry& item, const std::vector<KerasTen
     throw ValueError("model config: layer '" + layer.name() + "' would output " +
                      output.to_keras_string() + ", too large to run");
   }
-  auto* dense = dynamic_cast<const nn::Dense*>(&layer);
-  if (dense && !layer.built()) parameters += (double(shapes[0][-1]) + 1.0) * double(dense->units());
+  if (!layer.built()) parameters += weight_count(layer, shapes[0]);
   if (parameters > kMaxParameters) {
     throw ValueError("model config: the model would hold more than trainyard's limit of " +
                      std::to_string(int64_t(kMaxParameters)) + " parameters");

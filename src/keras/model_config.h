@@ -1,19 +1,22 @@
-// Keras model config JSON (model.to_json() / keras.models.model_from_json) for the layers
-// trainyard has: InputLayer, Dense, Conv2D, Max/AveragePooling2D, GlobalMax/Average-
-// Pooling2D, Flatten, Reshape, Dropout and Activation in a Sequential model, and those plus
-// Add and Concatenate in a Functional one. Reads the Keras 3 form
-// ({"module": "keras", "class_name": "Sequential", ...}) and, for Sequential, the tf.keras 2
-// form (no module, `batch_input_shape`, dtype strings, top-level "keras_version"/"backend");
-// writes the Keras 3 form with Keras's key names and order, so Keras 3 reads it back
-// (keras-semantics.md section 7(a)).
+// Keras model config JSON (model.to_json() / keras.models.model_from_json) for every layer
+// trainyard has: InputLayer, Dense, Conv1D, Conv2D, Max/AveragePooling2D, GlobalMax/Average-
+// Pooling2D, ZeroPadding2D, Flatten, Reshape, Dropout, Activation, BatchNormalization,
+// LayerNormalization and Embedding in a Sequential model, and those plus Add and Concatenate
+// in a Functional one (a ReLU layer at its defaults is read as Activation("relu")); L1/L2/L1L2
+// weight regularizers on Dense and the convolutions. Reads the Keras 3 form ({"module": "keras",
+// "class_name": "Sequential", ...}) and the tf.keras 2 form (no module, `batch_input_shape`, dtype
+// strings, list-form inbound_nodes, BatchNormalization's axis as [3], top-level
+// "keras_version"/"backend"); writes the Keras 3 form with every key Keras 3.15 writes, in its
+// order, so Keras 3 reads it back (keras-semantics.md section 7(a)).
 //
 //   keras::Sequential model = keras::model_from_json(text);   // built when the config
 //   std::string json = keras::to_json(model);                  // names an input shape
 //   keras::Functional graph = keras::functional_from_json(json_of_a_functional_model);
 //
-// Nothing is dropped silently: an option trainyard does not support yet is accepted only at
-// its Keras default (null regularizers, `trainable: true`, `sparse: false`, ...); any other
-// value is a ValueError naming the layer and the option.
+// Nothing is dropped silently: an option trainyard does not support is accepted only at its
+// Keras default (null constraints, `mask_zero: false`, `renorm: false`, ...); any other value
+// is a ValueError naming the layer and the option. A normalization axis other than the last
+// is refused when the layer is built, naming the layer and the axis.
 #pragma once
 
 #include <optional>

@@ -12,6 +12,7 @@
 Run with KERAS_BACKEND=jax (scripts/interop-test sets it): the lightest CPU backend.
 """
 
+import json
 import logging
 import os
 import sys
@@ -32,8 +33,8 @@ def uniform(rng, shape):
 
 
 def build_bn_cnn():
-    """interop_models.cpp's build_bn_cnn: trainyard has no BatchNormalization config reader or
-    writer yet, so this model travels as .weights.h5 only and each side builds it in code."""
+    """interop_models.cpp's build_bn_cnn: each side also loads the other's .weights.h5 into the
+    model built in code, besides the .keras, .json and legacy .h5 forms."""
     image = keras.Input((8, 8, 2), name="image")
     h = keras.layers.Conv2D(4, 3)(image)
     h = keras.layers.BatchNormalization(momentum=0.5)(h)
@@ -75,6 +76,22 @@ def models(rng):
     bn.compile(optimizer=keras.optimizers.Adam(1e-2), loss="mse")
     yield "bn_cnn", bn, [uniform(rng, (64, 8, 8, 2))], uniform(rng, (64, 3))
 
+    tokens = keras.Sequential(
+        [
+            keras.Input((6,)),
+            keras.layers.Embedding(12, 4),
+            keras.layers.LayerNormalization(),
+            keras.layers.Conv1D(3, 2, padding="causal", activation="relu"),
+            keras.layers.Flatten(),
+            keras.layers.Dense(2),
+        ],
+        name="tokens",
+    )
+    tokens.compile(optimizer=keras.optimizers.Adam(1e-2), loss="mse")
+    # Token ids as float32, as trainyard's npy inputs are; Embedding casts them to int32.
+    ids = rng.integers(0, 12, size=(64, 6)).astype("float32")
+    yield "tokens", tokens, [ids], uniform(rng, (64, 2))
+
 
 def write(directory):
     keras.utils.set_random_seed(2026)
@@ -84,11 +101,6 @@ def write(directory):
         model.fit(x, y, batch_size=16, epochs=3, shuffle=False, verbose=0)
         path = lambda suffix: str(directory / (name + suffix))  # noqa: E731
         model.save_weights(path(".weights.h5"))
-        if name == "bn_cnn":  # weights only: trainyard cannot read its config yet
-            np.save(path(".inputs.0.npy"), x)
-            np.save(path(".predictions.npy"), model.predict(x, batch_size=64, verbose=0))
-            print(f"wrote {name} (.weights.h5)")
-            continue
         model.save(path(".keras"))
         # The legacy HDF5 format, which Keras 3 still writes with a warning that it is legacy;
         # the warning says nothing here, so it is kept out of the test's output.
@@ -106,6 +118,27 @@ def relative_error(actual, expected):
         return float("inf")
     difference = np.linalg.norm(actual.astype("float64") - expected.astype("float64"))
     return difference / max(np.linalg.norm(expected.astype("float64")), 1e-30)
+
+
+def config_difference(text):
+    """None when Keras, reading trainyard's to_json text, writes every layer's config and
+    build_config back unchanged (the same keys, order and values); otherwise the first
+    difference."""
+    written = json.loads(text)
+    rewritten = json.loads(keras.models.model_from_json(text).to_json())
+    if len(written["config"]["layers"]) != len(rewritten["config"]["layers"]):
+        return "the number of layers differs"
+    pairs = zip(written["config"]["layers"], rewritten["config"]["layers"])
+    for index, (ours, theirs) in enumerate(pairs):
+        where = f"layers[{index}] ({theirs['class_name']})"
+        for part in ("config", "build_config"):
+            mine, keras_part = ours.get(part) or {}, theirs.get(part) or {}
+            if list(mine) != list(keras_part):
+                return f"{where} {part} keys: {list(mine)} != {list(keras_part)}"
+            for key in mine:
+                if mine[key] != keras_part[key]:
+                    return f"{where} {part}[{key!r}]: {mine[key]!r} != {keras_part[key]!r}"
+    return None
 
 
 def check(directory):
@@ -132,6 +165,13 @@ def check(directory):
             model = build_bn_cnn()
             model.load_weights(str(path(".weights.h5")))
             return model
+
+        if path(".json").exists():
+            checks += 1
+            difference = config_difference(path(".json").read_text())
+            failures += difference is not None
+            print(f"{'FAIL ' if difference else 'ok   '}{name} layer configs: "
+                  + (difference or "Keras writes them back unchanged"))
 
         # Each way of loading runs on its own, so one failure does not hide the others.
         for form, needed, load in [

@@ -173,19 +173,31 @@ CallbackPtr script(std::string name, std::vector<double> values) {
 // ---- ModelCheckpoint ----------------------------------------------------------------------
 
 TEST_F(CheckpointTest, ModelCheckpointChecksTheFilepathsKind) {
-  try {
-    ModelCheckpoint checkpoint(path("model.keras"));
-    FAIL();
-  } catch (const ValueError& error) {
-    std::string message = error.what();
-    EXPECT_NE(message.find(".weights.h5"), std::string::npos) << message;
-    EXPECT_NE(message.find("save_weights_only = false"), std::string::npos) << message;
-  }
-  EXPECT_THROW(ModelCheckpoint(path("m.weights.h5"), {.save_weights_only = false}), ValueError);
-  EXPECT_NO_THROW(ModelCheckpoint(path("m.keras"), {.save_weights_only = false}));
-  EXPECT_THROW(ModelCheckpoint(path("m.weights.h5"), {.save_freq = 0}), ValueError);
-  EXPECT_THROW(ModelCheckpoint(path("m.weights.h5"), {.save_freq = "batch"}), ValueError);
-  EXPECT_THROW(ModelCheckpoint(path("m.weights.h5"), {.save_best_only = true, .mode = "best"}),
+  auto message_of = [&](const std::string& filepath, ModelCheckpointOptions options) {
+    try {
+      ModelCheckpoint checkpoint(path(filepath), std::move(options));
+    } catch (const ValueError& error) {
+      return std::string(error.what());
+    }
+    return std::string();
+  };
+  // Keras's default saves the whole model, so a weights filepath needs save_weights_only.
+  std::string message = message_of("m.weights.h5", {});
+  EXPECT_NE(message.find("must end in `.keras`"), std::string::npos) << message;
+  EXPECT_NE(message.find("save_weights_only = true"), std::string::npos) << message;
+  EXPECT_NE(message.find("filepath=" + path("m.weights.h5")), std::string::npos) << message;
+  message = message_of("m.keras", {.save_weights_only = true});
+  EXPECT_NE(message.find("must end in `.weights.h5`"), std::string::npos) << message;
+  EXPECT_NE(message.find("leave save_weights_only = false"), std::string::npos) << message;
+  message = message_of("m.h5", {});
+  EXPECT_NE(message.find("does not write them"), std::string::npos) << message;
+  message = message_of("m.ckpt", {.save_weights_only = true});
+  EXPECT_NE(message.find("filepath=" + path("m.ckpt")), std::string::npos) << message;
+  EXPECT_EQ(message_of("m.keras", {}), "");
+  EXPECT_EQ(message_of("m.weights.h5", {.save_weights_only = true}), "");
+  EXPECT_THROW(ModelCheckpoint(path("m.keras"), {.save_freq = 0}), ValueError);
+  EXPECT_THROW(ModelCheckpoint(path("m.keras"), {.save_freq = "batch"}), ValueError);
+  EXPECT_THROW(ModelCheckpoint(path("m.keras"), {.save_best_only = true, .mode = "best"}),
                ValueError);
 }
 
@@ -198,7 +210,8 @@ TEST_F(CheckpointTest, ModelCheckpointNamesEachEpochsFileFromTheLogs) {
   std::ostringstream out;
   auto checkpoint = std::make_shared<ModelCheckpoint>(
       path("ckpt-{epoch:02d}-{loss:.4f}.weights.h5"),
-      ModelCheckpointOptions{.monitor = "loss", .verbose = 1, .output = &out});
+      ModelCheckpointOptions{
+          .monitor = "loss", .verbose = 1, .save_weights_only = true, .output = &out});
   History history = model.fit(
       x, y, {.batch_size = 8, .epochs = 3, .verbose = 0, .callbacks = {checkpoint, record}});
 
@@ -217,16 +230,18 @@ TEST_F(CheckpointTest, ModelCheckpointNamesEachEpochsFileFromTheLogs) {
   EXPECT_EQ(out.str(), expected_messages);
 }
 
-TEST_F(CheckpointTest, ModelCheckpointSavesWholeModelsToKerasFiles) {
+TEST_F(CheckpointTest, ModelCheckpointSavesWholeModelsToKerasFilesByDefault) {
   Tensor x = random_tensor({40, 6}, 1), y = random_tensor({40, 3}, 2);
   Sequential model = small_model();
-  auto checkpoint = std::make_shared<ModelCheckpoint>(
-      path("model-{epoch}.keras"), ModelCheckpointOptions{.save_weights_only = false});
+  auto checkpoint = std::make_shared<ModelCheckpoint>(path("model-{epoch}.keras"));
   model.fit(x, y, {.batch_size = 8, .epochs = 2, .verbose = 0, .callbacks = {checkpoint}});
   ASSERT_TRUE(fs::exists(path("model-1.keras")));
   std::unique_ptr<Model> last = load_model(path("model-2.keras"));
   EXPECT_TRUE(same_weights(last->get_weights(), model.get_weights()));
   EXPECT_EQ(last->optimizer().iterations(), model.optimizer().iterations());
+  Tensor probe = random_tensor({5, 6}, 9);
+  EXPECT_TRUE(
+      same_weights({last->predict(probe, {.verbose = 0})}, {model.predict(probe, {.verbose = 0})}));
 }
 
 TEST_F(CheckpointTest, ModelCheckpointSaveBestOnlyKeepsTheBestEpoch) {
@@ -238,7 +253,8 @@ TEST_F(CheckpointTest, ModelCheckpointSaveBestOnlyKeepsTheBestEpoch) {
   std::ostringstream out;
   std::string best = path("best.weights.h5");
   auto checkpoint = std::make_shared<ModelCheckpoint>(
-      best, ModelCheckpointOptions{.verbose = 1, .save_best_only = true, .output = &out});
+      best, ModelCheckpointOptions{
+                .verbose = 1, .save_best_only = true, .save_weights_only = true, .output = &out});
   model.fit(x, y,
             {.batch_size = 8,
              .epochs = 3,
@@ -258,9 +274,11 @@ TEST_F(CheckpointTest, ModelCheckpointSaveBestOnlyKeepsTheBestEpoch) {
   // initial_value_threshold is the value to beat from the start.
   std::ostringstream quiet;
   auto threshold = std::make_shared<ModelCheckpoint>(
-      path("threshold.weights.h5"),
-      ModelCheckpointOptions{
-          .verbose = 1, .save_best_only = true, .initial_value_threshold = 0.45, .output = &quiet});
+      path("threshold.weights.h5"), ModelCheckpointOptions{.verbose = 1,
+                                                           .save_best_only = true,
+                                                           .save_weights_only = true,
+                                                           .initial_value_threshold = 0.45,
+                                                           .output = &quiet});
   model.fit(x, y,
             {.batch_size = 8,
              .epochs = 2,
@@ -278,7 +296,7 @@ TEST_F(CheckpointTest, ModelCheckpointSavesEveryNBatchesAcrossEpochs) {
   Tensor x = random_tensor({32, 6}, 5), y = random_tensor({32, 3}, 6);  // 4 batches an epoch
   Sequential model = small_model();
   auto checkpoint =
-      callbacks::ModelCheckpoint(path("e{epoch}-b{batch}-{loss:.3f}.weights.h5"), {.save_freq = 3});
+      callbacks::ModelCheckpoint(path("e{epoch}-b{batch}-{loss:.3f}.keras"), {.save_freq = 3});
   model.fit(x, y, {.batch_size = 8, .epochs = 2, .verbose = 0, .callbacks = {checkpoint}});
   std::set<std::string> prefixes;
   for (const auto& entry : fs::directory_iterator(directory_)) {
@@ -287,7 +305,7 @@ TEST_F(CheckpointTest, ModelCheckpointSavesEveryNBatchesAcrossEpochs) {
   // Batches 3 and 6 of 8: the third of epoch 1, the second of epoch 2.
   EXPECT_EQ(prefixes, (std::set<std::string>{"e1-b3", "e2-b2"}));
 
-  auto missing = std::make_shared<ModelCheckpoint>(path("{val_accuracy:.2f}.weights.h5"));
+  auto missing = std::make_shared<ModelCheckpoint>(path("{val_accuracy:.2f}.keras"));
   EXPECT_THROW(
       model.fit(x, y, {.batch_size = 8, .epochs = 1, .verbose = 0, .callbacks = {missing}}),
       ValueError);

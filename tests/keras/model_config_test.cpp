@@ -260,9 +260,9 @@ TEST(ModelConfigTest, DefaultValuedOptionsAreAccepted) {
 
 TEST(ModelConfigTest, UnsupportedOptionsNameTheLayerAndTheOption) {
   EXPECT_EQ(
-      load_error(dense_model({{"kernel_regularizer",
-                               Json::parse(R"({"class_name": "L2", "config": {"l2": 0.01}})")}})),
-      R"(layer 'dense_3' (Dense): option kernel_regularizer = {"class_name":"L2","config":{"l2":0.01}} is not supported by trainyard yet)");
+      load_error(dense_model(
+          {{"kernel_constraint", Json::parse(R"({"class_name": "NonNeg", "config": {}})")}})),
+      R"(layer 'dense_3' (Dense): option kernel_constraint = {"class_name":"NonNeg","config":{}} is not supported by trainyard yet)");
   std::string message = load_error(
       dense_model({{"dtype", Json::parse(R"({"module": "keras", "class_name": "DTypePolicy",
                                  "config": {"name": "mixed_float16"}})")}}));

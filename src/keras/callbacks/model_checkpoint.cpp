@@ -31,18 +31,26 @@ ModelCheckpoint::ModelCheckpoint(std::string filepath, ModelCheckpointOptions op
       options_(std::move(options)),
       best_(options_.initial_value_threshold) {
   if (options_.save_weights_only && !ends_with(filepath_, ".weights.h5")) {
+    std::string hint = ends_with(filepath_, ".keras")
+                           ? "; a `.keras` filepath saves the whole model: leave "
+                             "save_weights_only = false"
+                           : "";
     throw ValueError(
-        "ModelCheckpoint: with save_weights_only, the filepath must end in `.weights.h5` "
-        "(Keras weights format); for the whole model in a `.keras` file pass "
-        "save_weights_only = false. Received: filepath=" +
-        filepath_);
+        "ModelCheckpoint: with save_weights_only = true, the filepath must end in "
+        "`.weights.h5` (Keras weights format)" +
+        hint + ". Received: filepath=" + filepath_);
   }
   if (!options_.save_weights_only && !ends_with(filepath_, ".keras")) {
+    std::string hint;
+    if (ends_with(filepath_, ".weights.h5")) {
+      hint = "; to save only the weights to a `.weights.h5` filepath pass save_weights_only = true";
+    } else if (ends_with(filepath_, ".h5")) {
+      hint = "; trainyard reads legacy `.h5` model files but does not write them";
+    }
     throw ValueError(
         "ModelCheckpoint: the filepath must end in `.keras` (Keras model format) when saving "
-        "the whole model, or in `.weights.h5` with save_weights_only = true. Received: "
-        "filepath=" +
-        filepath_);
+        "the whole model (save_weights_only = false, the default)" +
+        hint + ". Received: filepath=" + filepath_);
   }
   if (options_.save_best_only) monitor_.emplace(options_.monitor, options_.mode, 0.0);
 }

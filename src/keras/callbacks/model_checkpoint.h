@@ -1,9 +1,10 @@
-// ModelCheckpoint: saves the model's weights during fit(), at the end of every epoch or
-// every N batches, optionally only when a monitored value improves (Keras's callback,
-// keras-semantics.md 6.1). The filepath is a Python format template over the epoch (1-based),
-// the batch (1-based, when saving per batch) and the logs: "ckpt-{epoch:02d}-{val_loss:.2f}
-// .weights.h5". Weights files (.weights.h5) and whole-model archives (.keras) both carry the
-// optimizer state.
+// ModelCheckpoint: saves the model during fit(), at the end of every epoch or every N
+// batches, optionally only when a monitored value improves (Keras's callback,
+// keras-semantics.md 6.1). As in Keras, the whole model goes to a `.keras` archive by default
+// and only its weights to a `.weights.h5` file with save_weights_only. The filepath is a
+// Python format template over the epoch (1-based), the batch (1-based, when saving per batch)
+// and the logs: "ckpt-{epoch:02d}-{val_loss:.2f}.keras". Both formats carry the optimizer
+// state.
 #pragma once
 
 #include <optional>
@@ -22,9 +23,9 @@ struct ModelCheckpointOptions {
   int verbose = 0;
   // Save only when `monitor` improves on the best value so far.
   bool save_best_only = false;
-  // true: save_weights to a `.weights.h5` filepath; false: model.save to a `.keras` one.
-  // Keras defaults to false; trainyard keeps true, the default it has always had.
-  bool save_weights_only = true;
+  // false (Keras's default): model.save to a `.keras` filepath; true: save_weights to a
+  // `.weights.h5` one.
+  bool save_weights_only = false;
   // "auto", "min" or "max" (see Monitor).
   std::string mode = "auto";
   SaveFrequency save_freq = "epoch";
@@ -36,9 +37,9 @@ struct ModelCheckpointOptions {
 
 class ModelCheckpoint final : public Callback {
  public:
-  // Throws ValueError when `filepath` does not end in ".weights.h5" (save_weights_only) or
-  // ".keras" (otherwise), or for an unknown mode or a monitor whose direction "auto" cannot
-  // tell.
+  // Throws ValueError when `filepath` does not end in ".keras" (the default) or ".weights.h5"
+  // (save_weights_only), naming the filepath and the option that fits its suffix; or for an
+  // unknown mode or a monitor whose direction "auto" cannot tell.
   explicit ModelCheckpoint(std::string filepath, ModelCheckpointOptions options = {});
 
   void on_epoch_begin(int epoch) override { current_epoch_ = epoch; }
