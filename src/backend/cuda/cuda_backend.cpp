@@ -63,6 +63,11 @@ CudaBackend::CudaBackend(int index)
       allow_tf32_(tf32_from_environment()) {
   TY_CUDA_CHECK(cublasCreate(&cublas_));
   TY_CUDA_CHECK(cublasSetStream(cublas_, stream_));
+  // cuBLAS's own workspace, owned here so a recorded step never makes cuBLAS allocate one
+  // (after cublasSetStream, which resets it). Sizes as cuBLAS advises: 32 MiB from Hopper on.
+  const size_t cublas_workspace_bytes = static_cast<size_t>(properties_.major >= 9 ? 32 : 4) << 20;
+  TY_CUDA_CHECK(cublasSetWorkspace(cublas_, allocator_.allocate(cublas_workspace_bytes),
+                                   cublas_workspace_bytes));
   TY_CUDA_CHECK(cudnnCreate(&cudnn_));
   TY_CUDA_CHECK(cudnnSetStream(cudnn_, stream_));
   set_allow_tf32(allow_tf32_);
