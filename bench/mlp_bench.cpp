@@ -17,6 +17,8 @@
 #include <string>
 #include <vector>
 
+#include "keras/trainer.h"
+
 namespace k = trainyard::keras;
 using trainyard::DType;
 using trainyard::Tensor;
@@ -144,6 +146,9 @@ int run(const Arguments& arguments) {
       {"device", arguments.device},
       {"value", value},
       {"unit", per_step ? "us/step" : "s/epoch"},
+      // Whether training steps ran as recorded CUDA graphs (false on the CPU, or when a step's
+      // recording failed: the reason is on stderr).
+      {"cuda_graphs", model.trainer().graph_step_count() > 0},
       {"test_accuracy", accuracy},
       {"versions", {{"trainyard", "0.1.0"}, {"openblas", openblas_get_config()}}},
   };

@@ -111,4 +111,30 @@ void Backend::bias_activation_backward(const Activation& activation, const Tenso
   if (bias_grad.defined()) bias_add_backward(z_grad, bias_grad, accumulate_bias);
 }
 
+// A backend without step graphs: nothing to capture or replay.
+namespace {
+
+[[noreturn]] void no_step_graphs(const Backend& backend, const char* entry) {
+  throw ValueError(std::string(entry) + ": the " + backend.device().to_string() +
+                   " backend does not capture steps (supports_step_graphs() is false)");
+}
+
+}  // namespace
+
+void Backend::set_step_scalars(const StepScalars&) {
+  no_step_graphs(*this, "set_step_scalars");
+}
+
+void Backend::begin_capture() {
+  no_step_graphs(*this, "begin_capture");
+}
+
+std::unique_ptr<CapturedWork> Backend::end_capture() {
+  no_step_graphs(*this, "end_capture");
+}
+
+bool Backend::replay(const CapturedWork&) {
+  no_step_graphs(*this, "replay");
+}
+
 }  // namespace trainyard::backend

@@ -17,11 +17,14 @@
 // Thread safety: one backend object may be used by one thread at a time.
 #pragma once
 
+#include <memory>
+#include <optional>
 #include <span>
 
 #include "backend/kernels.h"
 #include "backend/window.h"
 #include "core/device.h"
+#include "core/error.h"
 #include "core/storage.h"
 #include "core/tensor.h"
 
@@ -55,6 +58,28 @@ enum class ClipMode {
 struct GradientClip {
   ClipMode mode = ClipMode::kNorm;
   double threshold = 1.0;
+};
+
+// The values of one training step that change from step to step. A captured step reads them
+// from device memory that set_step_scalars fills before each replay; everything else an entry
+// takes by value is frozen into the capture.
+struct StepScalars {
+  uint64_t dropout_step = 0;               // the StepInfo::step dropout entries are given
+  std::optional<OptimizerStep> optimizer;  // the update optimizer_update is given, if any
+};
+
+// Work recorded by a backend's begin_capture / end_capture, replayed with replay().
+class CapturedWork {
+ public:
+  virtual ~CapturedWork() = default;
+};
+
+// Thrown while capturing by an entry that cannot be recorded (it would allocate, wait for
+// the device, copy from host memory, or take a per-step value StepScalars does not carry).
+// The caller abandons the capture and runs the step eagerly.
+class CaptureError : public Error {
+ public:
+  using Error::Error;
 };
 
 class Backend {
@@ -257,6 +282,25 @@ class Backend {
   virtual void regularizer_backward(double l1, double l2, const Tensor& weights,
                                     const Tensor& penalty_grad, const Tensor& weights_grad,
                                     bool accumulate) = 0;
+
+  // ---- captured steps (optional) ------------------------------------------------------
+  // A device backend may record the entries called between begin_capture and end_capture
+  // without running them, then queue the recording as one launch per replay (a CUDA graph).
+  // The defaults mean "not supported": supports_step_graphs is false and the rest throw
+  // ValueError, except abandon_capture, which does nothing.
+  virtual bool supports_step_graphs() const { return false; }
+  // Queues `scalars` for the work queued after it, so the next replay reads them.
+  virtual void set_step_scalars(const StepScalars& scalars);
+  // Starts recording on this thread. Entries that cannot be recorded throw CaptureError.
+  virtual void begin_capture();
+  // Stops recording and returns the work, ready to replay. Throws CaptureError when the
+  // device refused the recording.
+  virtual std::unique_ptr<CapturedWork> end_capture();
+  // Stops a recording that an exception interrupted, discarding it; the backend stays usable.
+  virtual void abandon_capture() noexcept {}
+  // Queues `work` once. Returns false, queuing nothing, when memory it was recorded with has
+  // moved since (a scratch region grew): capture the step again.
+  virtual bool replay(const CapturedWork& work);
 };
 
 // The CPU backend (OpenBLAS for matrix products, vectorised loops for the rest, run on

@@ -1,5 +1,9 @@
 #include "keras/trainer.h"
 
+#include <cstdlib>
+#include <cstring>
+#include <iostream>
+
 #include "core/error.h"
 #include "graph/ops/ops.h"
 #include "keras/model.h"
@@ -8,6 +12,23 @@ namespace trainyard::keras {
 namespace {
 
 const Tensor kNoWeights;
+
+const char* mode_name(StepMode mode) {
+  switch (mode) {
+    case StepMode::kTrain:
+      return "train";
+    case StepMode::kTest:
+      return "test";
+    case StepMode::kPredict:
+      return "predict";
+  }
+  return "unknown";
+}
+
+bool step_graphs_from_environment() {
+  const char* value = std::getenv("TRAINYARD_CUDA_GRAPHS");
+  return value == nullptr || std::strcmp(value, "0") != 0;
+}
 
 }  // namespace
 
@@ -26,10 +47,21 @@ struct Trainer::CompiledStep {
   std::vector<Tensor> staged_y;
   Tensor staged_weight;
   std::vector<Tensor> bound_y;  // the targets the metrics read: staged or as given
+  // Step graphs (see trainer.h): whether the eager first run happened, whether recording
+  // failed for good, the recording, and the outside addresses it baked in. The plan's arena
+  // and the staged buffers above are this step's own; it is destroyed before them.
+  bool warm = false;
+  bool graphs_refused = false;
+  std::unique_ptr<backend::CapturedWork> captured;
+  std::vector<const void*> captured_memory;
+  std::vector<const void*> current_memory;  // refilled each step: checking allocates nothing
 };
 
 Trainer::Trainer(Model& model, const CompileOptions& options, backend::Backend& backend)
-    : model_(&model), backend_(backend), optimizer_(options.optimizer.optimizer) {
+    : model_(&model),
+      backend_(backend),
+      optimizer_(options.optimizer.optimizer),
+      step_graphs_(step_graphs_from_environment()) {
   if (!optimizer_) throw ValueError("compile: optimizer must not be null");
   // Resolved now so a typo fails at compile(), as in Keras, not at fit().
   specs_ = resolve_compile_options(options, model.output_names());
@@ -186,21 +218,25 @@ void Trainer::bind_step(CompiledStep& step, std::span<const Tensor> x, std::span
                         const Tensor& sample_weight) {
   TY_CHECK(x.size() == step.x.size() && y.size() == step.y.size(),
            "a step needs one tensor per model input and output");
+  const bool copy_device = graphs_apply(step);
   for (size_t i = 0; i < x.size(); ++i) {
-    step.plan->bind_input(step.x[i], staged(x[i], step.staged_x[i]));
+    step.plan->bind_input(step.x[i], staged(x[i], step.staged_x[i], copy_device));
   }
   for (size_t i = 0; i < y.size(); ++i) {
-    step.bound_y[i] = staged(y[i], step.staged_y[i]);
+    step.bound_y[i] = staged(y[i], step.staged_y[i], copy_device);
     step.plan->bind_input(step.y[i], step.bound_y[i]);
   }
   if (step.sample_weight >= 0) {
-    step.plan->bind_input(step.sample_weight, staged(sample_weight, step.staged_weight));
+    step.plan->bind_input(step.sample_weight,
+                          staged(sample_weight, step.staged_weight, copy_device));
   }
 }
 
-const Tensor& Trainer::staged(const Tensor& given, const Tensor& buffer) const {
-  // Tensors already on the backend's device (a dataset moved there) are used as they are.
-  if (!buffer.defined() || given.device() == backend_.device()) return given;
+const Tensor& Trainer::staged(const Tensor& given, const Tensor& buffer, bool copy_device) const {
+  // Tensors already on the backend's device (a dataset moved there) are used as they are,
+  // unless a recorded step reads them from the staged buffer.
+  if (!buffer.defined()) return given;
+  if (given.device() == backend_.device() && !copy_device) return given;
   if (given.shape() != buffer.shape() || given.dtype() != buffer.dtype()) {
     throw ShapeError("step input " + given.to_string() + " does not match the compiled " +
                      buffer.to_string());
@@ -238,12 +274,80 @@ void Trainer::train_step(std::span<const Tensor> x, std::span<const Tensor> y,
   const int64_t batch = x[0].shape()[0];
   CompiledStep& step = compiled_step(StepMode::kTrain, batch, sample_weight.defined());
   bind_step(step, x, y, sample_weight);
-  graph::StepInfo info{.training = true, .step = static_cast<uint64_t>(optimizer_->iterations())};
+  run_step(step, StepMode::kTrain, batch);
+}
+
+bool Trainer::graphs_apply(const CompiledStep& step) const {
+  return step_graphs_ && gradient_hook_ == nullptr && !step.graphs_refused &&
+         backend_.supports_step_graphs();
+}
+
+void Trainer::queue_step_work(CompiledStep& step, StepMode mode, int64_t batch) {
+  const bool training = mode == StepMode::kTrain;
+  graph::StepInfo info{.training = training,
+                       .step = training ? static_cast<uint64_t>(optimizer_->iterations()) : 0};
   step.plan->forward(info);
-  step.plan->backward(info);
-  if (gradient_hook_) gradient_hook_->on_gradients(gradients_);
-  optimizer_->apply(backend_, parameters_, gradients_);
-  update_metrics(step, batch);
+  if (training) {
+    step.plan->backward(info);
+    if (gradient_hook_) gradient_hook_->on_gradients(gradients_);
+    optimizer_->apply(backend_, parameters_, gradients_);
+  }
+  if (mode != StepMode::kPredict) update_metrics(step, batch);
+}
+
+void Trainer::run_step(CompiledStep& step, StepMode mode, int64_t batch) {
+  if (!graphs_apply(step) || !step.warm) {
+    queue_step_work(step, mode, batch);
+    step.warm = true;
+    return;
+  }
+  if (mode == StepMode::kTrain) {
+    // The values this step's recording reads from device memory, queued before it runs.
+    backend::StepScalars scalars;
+    scalars.dropout_step = static_cast<uint64_t>(optimizer_->iterations());
+    scalars.optimizer = optimizer_->next_update();
+    backend_.set_step_scalars(scalars);
+  }
+  step.current_memory.clear();
+  note_captured_memory(step.current_memory);
+  if (step.captured && step.current_memory == step.captured_memory &&
+      backend_.replay(*step.captured)) {
+    // The replay made the update; the host's count follows it as apply() would.
+    if (mode == StepMode::kTrain) optimizer_->set_iterations(optimizer_->iterations() + 1);
+    ++graph_steps_;
+    return;
+  }
+  capture_and_run(step, mode, batch);
+}
+
+void Trainer::capture_and_run(CompiledStep& step, StepMode mode, int64_t batch) {
+  step.captured.reset();
+  const int64_t iterations = optimizer_->iterations();
+  try {
+    backend_.begin_capture();
+    queue_step_work(step, mode, batch);
+    step.captured = backend_.end_capture();
+  } catch (const std::exception& error) {
+    // Nothing recorded ran: undo the host's side of it and run the step as before.
+    backend_.abandon_capture();
+    optimizer_->set_iterations(iterations);
+    step.graphs_refused = true;
+    std::cerr << "trainyard: the " << mode_name(mode) << " step of batch size " << batch
+              << " runs eagerly: recording it as a CUDA graph failed: " << error.what() << "\n";
+    queue_step_work(step, mode, batch);
+    return;
+  }
+  step.captured_memory = step.current_memory;
+  TY_CHECK(backend_.replay(*step.captured), "a step recorded just now must replay");
+  ++graph_steps_;
+}
+
+void Trainer::note_captured_memory(std::vector<const void*>& memory) const {
+  // Everything else a recording reads is the step's own or made by prepare(), which drops
+  // every compiled step. These are replaced when variables are packed anew.
+  if (parameters_.defined()) memory.push_back(parameters_.raw_data());
+  if (gradients_.defined()) memory.push_back(gradients_.raw_data());
+  for (const Tensor& slot : optimizer_->slots()) memory.push_back(slot.raw_data());
 }
 
 void Trainer::test_step(const Tensor& x, const Tensor& y) {
@@ -260,15 +364,14 @@ void Trainer::test_step(std::span<const Tensor> x, std::span<const Tensor> y,
   const int64_t batch = x[0].shape()[0];
   CompiledStep& step = compiled_step(StepMode::kTest, batch, sample_weight.defined());
   bind_step(step, x, y, sample_weight);
-  step.plan->forward({.training = false});
-  update_metrics(step, batch);
+  run_step(step, StepMode::kTest, batch);
 }
 
 void Trainer::predict_step(std::span<const Tensor> x, std::span<const Tensor> outputs) {
   CompiledStep& step = compiled_step(StepMode::kPredict, x[0].shape()[0]);
   TY_CHECK(outputs.size() == step.predictions.size(), "predict_step needs one tensor per output");
   bind_step(step, x, {}, kNoWeights);
-  step.plan->forward({.training = false});
+  run_step(step, StepMode::kPredict, x[0].shape()[0]);
   for (size_t i = 0; i < outputs.size(); ++i) {
     backend::copy_into(step.plan->value(step.predictions[i]), outputs[i]);
   }

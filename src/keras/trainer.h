@@ -4,6 +4,14 @@
 // and the metric updates, and allocates nothing once compiled. Models with several inputs and
 // outputs take one tensor per input and per output, in the model's order; each output has its own
 // loss, loss weight and metrics.
+//
+// Step graphs: on a backend that supports_step_graphs (CUDA), each compiled step runs its first
+// call eagerly (allocations, algorithm searches and scratch growth happen there), records its
+// second as one graph and replays that graph from then on; the per-step values (dropout step,
+// learning rate, iteration) reach the graph through Backend::set_step_scalars. Results are the
+// eager steps' bit for bit. A step whose recording fails runs eagerly from then on, after one
+// line on stderr giving the reason. Steps stay eager with a gradient hook or when graphs are
+// turned off (set_step_graphs, or TRAINYARD_CUDA_GRAPHS=0 in the environment at compile()).
 // Thread safety: one thread at a time.
 #pragma once
 
@@ -93,6 +101,12 @@ class Trainer {
   // update. Not owned; it must outlive its use. Without one a step is exactly as before.
   void set_gradient_hook(GradientHook* hook) { gradient_hook_ = hook; }
 
+  // Turns step graphs on or off for the following steps (see the top of this file).
+  void set_step_graphs(bool enabled) { step_graphs_ = enabled; }
+  bool step_graphs() const { return step_graphs_; }
+  // Steps run as a graph launch so far (each recording's first run included).
+  int64_t graph_step_count() const { return graph_steps_; }
+
  private:
   struct CompiledStep;
   // What each output keeps between steps.
@@ -107,9 +121,20 @@ class Trainer {
   void bind_step(CompiledStep& step, std::span<const Tensor> x, std::span<const Tensor> y,
                  const Tensor& sample_weight);
   void update_metrics(const CompiledStep& step, int64_t batch);
-  // `given` itself when it is on the backend's device or `buffer` is undefined (CPU), else
-  // `buffer` holding a copy of it.
-  const Tensor& staged(const Tensor& given, const Tensor& buffer) const;
+  // Runs one bound step: eagerly, or as a recorded graph once the step is warm.
+  void run_step(CompiledStep& step, StepMode mode, int64_t batch);
+  // Queues the step's device work: forward, then for training backward and the update, then
+  // the metric updates (not for prediction).
+  void queue_step_work(CompiledStep& step, StepMode mode, int64_t batch);
+  bool graphs_apply(const CompiledStep& step) const;
+  // Records the step and runs the recording once; on failure runs it eagerly from now on.
+  void capture_and_run(CompiledStep& step, StepMode mode, int64_t batch);
+  // The device addresses a recording baked in that a CompiledStep does not own.
+  void note_captured_memory(std::vector<const void*>& memory) const;
+  // `given` itself when `buffer` is undefined (CPU) or `given` is on the backend's device and
+  // not `copy_device`, else `buffer` holding a copy of it (a recorded step reads fixed
+  // addresses, so with step graphs device tensors are copied too).
+  const Tensor& staged(const Tensor& given, const Tensor& buffer, bool copy_device) const;
 
   Model* model_;
   backend::Backend& backend_;
@@ -126,6 +151,8 @@ class Trainer {
   Tensor parameters_;
   Tensor gradients_;
   GradientHook* gradient_hook_ = nullptr;
+  bool step_graphs_ = true;
+  int64_t graph_steps_ = 0;
   // By (mode, batch size, sample-weighted).
   std::map<std::tuple<StepMode, int64_t, bool>, std::unique_ptr<CompiledStep>> steps_;
 };

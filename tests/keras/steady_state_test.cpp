@@ -53,6 +53,7 @@ void expect_steady_state(int threads) {
   EXPECT_EQ(testing::heap_allocation_count() - heap_before, 0) << "heap allocations in 50 steps";
   EXPECT_EQ(storage_allocation_count() - storage_before, 0) << "tensor storage in 50 steps";
   EXPECT_EQ(model.optimizer().iterations(), 53);
+  EXPECT_EQ(trainer.graph_step_count(), 0) << "the CPU backend records no steps";
 
   // So is a step weighted per sample (its own plan, compiled on the first call).
   Tensor weights = random_features(32, 1, 3).reshape(Shape{32});

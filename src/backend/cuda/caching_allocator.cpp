@@ -1,5 +1,6 @@
 #include "backend/cuda/caching_allocator.h"
 
+#include "backend/backend.h"
 #include "backend/cuda/cuda_check.h"
 #include "core/error.h"
 
@@ -52,6 +53,14 @@ size_t CachingAllocator::rounded_size(size_t bytes) {
 }
 
 void* CachingAllocator::allocate(size_t bytes) {
+  {
+    std::lock_guard lock(mutex_);
+    if (capturing_) {
+      throw backend::CaptureError("cuda:" + std::to_string(device_index_) +
+                                  ": a captured step asked for " + std::to_string(bytes) +
+                                  " bytes of device memory");
+    }
+  }
   const size_t size = rounded_size(bytes);
   DeviceScope scope(device_index_);
   void* pointer = nullptr;
@@ -93,8 +102,20 @@ void CachingAllocator::deallocate(void* pointer, size_t) {
   std::lock_guard lock(mutex_);
   auto it = block_sizes_.find(pointer);
   if (it == block_sizes_.end()) return;  // not ours: nothing safe to do in a destructor path
+  if (capturing_) deallocated_while_capturing_ = true;
   free_blocks_.emplace(it->second, pointer);
   cached_bytes_ += it->second;
+}
+
+void CachingAllocator::set_capturing(bool capturing) {
+  std::lock_guard lock(mutex_);
+  capturing_ = capturing;
+  if (capturing) deallocated_while_capturing_ = false;
+}
+
+bool CachingAllocator::deallocated_while_capturing() const {
+  std::lock_guard lock(mutex_);
+  return deallocated_while_capturing_;
 }
 
 Device CachingAllocator::device() const {

@@ -36,6 +36,12 @@ class CachingAllocator final : public Allocator {
   // Returns every free block to the driver (after the stream drains).
   void release_cached();
 
+  // While a stream capture records a step, handing out memory would bake a block the graph
+  // does not own into it: allocate() then throws CaptureError, and a block freed meanwhile
+  // is noted (deallocated_while_capturing) so the capture is dropped.
+  void set_capturing(bool capturing);
+  bool deallocated_while_capturing() const;
+
   // Requests are rounded up to this granularity, so slightly different sizes share blocks.
   static size_t rounded_size(size_t bytes);
 
@@ -47,6 +53,8 @@ class CachingAllocator final : public Allocator {
   std::map<void*, size_t> block_sizes_;       // every block handed out or cached
   size_t cached_bytes_ = 0;
   int64_t driver_allocations_ = 0;
+  bool capturing_ = false;
+  bool deallocated_while_capturing_ = false;
 };
 
 }  // namespace trainyard::backend::cuda

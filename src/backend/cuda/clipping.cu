@@ -119,6 +119,7 @@ void CudaBackend::clip_gradients(const GradientClip& clip, const Tensor& gradien
                                  std::span<const BufferSegment> segments) {
   check_clip_arguments(clip, gradients, segments);
   require_here("clip_gradients", "gradients", gradients);
+  refuse_in_capture("clip_gradients", "it copies its segment tables from host memory");
   dispatch_float(gradients.dtype(), "clip_gradients", [&](auto zero) {
     using T = decltype(zero);
     const ClipTables tables = make_tables(segments);

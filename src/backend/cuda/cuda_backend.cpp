@@ -63,6 +63,11 @@ CudaBackend::CudaBackend(int index)
       allow_tf32_(tf32_from_environment()) {
   TY_CUDA_CHECK(cublasCreate(&cublas_));
   TY_CUDA_CHECK(cublasSetStream(cublas_, stream_));
+  // cuBLAS's own workspace, owned here so a recorded step never makes cuBLAS allocate one
+  // (after cublasSetStream, which resets it). Sizes as cuBLAS advises: 32 MiB from Hopper on.
+  const size_t cublas_workspace_bytes = static_cast<size_t>(properties_.major >= 9 ? 32 : 4) << 20;
+  TY_CUDA_CHECK(cublasSetWorkspace(cublas_, allocator_.allocate(cublas_workspace_bytes),
+                                   cublas_workspace_bytes));
   TY_CUDA_CHECK(cudnnCreate(&cudnn_));
   TY_CUDA_CHECK(cudnnSetStream(cudnn_, stream_));
   set_allow_tf32(allow_tf32_);
@@ -130,7 +135,11 @@ void CudaBackend::set_allow_tf32(bool allow) {
 void* CudaBackend::scratch(ScratchSlot slot, size_t bytes) {
   Scratch& region = scratch_[static_cast<size_t>(slot)];
   if (bytes <= region.bytes && region.data != nullptr) return region.data;
-  if (region.data != nullptr) allocator_.deallocate(region.data, region.bytes);
+  refuse_in_capture("scratch", "a scratch region would grow");
+  if (region.data != nullptr) {
+    allocator_.deallocate(region.data, region.bytes);
+    ++scratch_generation_;  // recordings that used the old region are stale
+  }
   region.data = nullptr;
   region.bytes = 0;
   const size_t size = CachingAllocator::rounded_size(bytes);
@@ -143,6 +152,7 @@ void CudaBackend::copy_from_host(const Tensor& host_source, const Tensor& out) {
   require_same_bytes("copy_from_host", host_source, out);
   host_source.require_host("copy_from_host");
   require_here("copy_from_host", "out", out);
+  refuse_in_capture("copy_from_host", "it reads host memory");
   if (out.nbytes() == 0) return;
   activate();
   staging_->copy_to_device(out.raw_data(), host_source.raw_data(), out.nbytes());
@@ -152,6 +162,7 @@ void CudaBackend::copy_to_host(const Tensor& source, const Tensor& host_out) {
   require_same_bytes("copy_to_host", source, host_out);
   host_out.require_host("copy_to_host");
   require_here("copy_to_host", "source", source);
+  refuse_in_capture("copy_to_host", "it waits for the device");
   if (source.nbytes() == 0) return;
   activate();
   TY_CUDA_CHECK(cudaMemcpyAsync(host_out.raw_data(), source.raw_data(), source.nbytes(),
@@ -161,6 +172,7 @@ void CudaBackend::copy_to_host(const Tensor& source, const Tensor& host_out) {
 }
 
 void CudaBackend::synchronize() {
+  refuse_in_capture("synchronize", "it waits for the device");
   activate();
   TY_CUDA_CHECK(cudaStreamSynchronize(stream_));
   raise_device_faults();

@@ -15,6 +15,7 @@
 #include "backend/backend.h"
 #include "backend/cuda/caching_allocator.h"
 #include "backend/cuda/pinned_staging.h"
+#include "backend/cuda/step_scalars.h"
 
 namespace trainyard::backend::cuda {
 
@@ -138,6 +139,14 @@ class CudaBackend final : public Backend {
   void regularizer_backward(double l1, double l2, const Tensor& weights, const Tensor& penalty_grad,
                             const Tensor& weights_grad, bool accumulate) override;
 
+  // Steps recorded as CUDA graphs (step_graphs.cpp): stream capture in thread-local mode.
+  bool supports_step_graphs() const override { return true; }
+  void set_step_scalars(const StepScalars& scalars) override;
+  void begin_capture() override;
+  std::unique_ptr<CapturedWork> end_capture() override;
+  void abandon_capture() noexcept override;
+  bool replay(const CapturedWork& work) override;
+
   // ---- for the kernel files -----------------------------------------------------------
   int index() const { return index_; }
   cudaStream_t stream() const { return stream_; }
@@ -153,8 +162,17 @@ class CudaBackend final : public Backend {
   // The fault record kernels write (device memory); the host reads it at its next wait.
   DeviceFault* device_fault() {
     fault_pending_ = true;
+    capture_checks_faults_ = capture_checks_faults_ || capturing_;
     return fault_device_;
   }
+  // While capturing: the device copy of the step scalars a captured dropout kernel reads its
+  // step from, after checking `step` is the one set_step_scalars was given (CaptureError
+  // otherwise). Null when not capturing: the kernel uses `step` as given.
+  const uint64_t* captured_dropout_step(const char* entry, uint64_t step) const;
+  // The same for an optimizer update: its step must be the one set (CaptureError otherwise).
+  const DeviceStepScalars* captured_optimizer_step(const OptimizerStep& step) const;
+  // Throws CaptureError naming `entry` and `reason` while capturing.
+  void refuse_in_capture(const char* entry, const char* reason) const;
   // Throws ValueError naming `entry` and `what` unless the tensor lives on this device.
   void require_here(const char* entry, const char* what, const Tensor& tensor) const;
 
@@ -182,6 +200,14 @@ class CudaBackend final : public Backend {
   bool allow_tf32_ = true;
   DeviceFault* fault_device_ = nullptr;
   bool fault_pending_ = false;  // a check was queued since the host last read the record
+  // Step graphs: whether the stream is recording, whether the recording checks labels (its
+  // replays then leave a fault to read), the scalars last set, and their device copy.
+  bool capturing_ = false;
+  bool capture_checks_faults_ = false;
+  StepScalars step_scalars_;
+  DeviceStepScalars* step_scalars_device_ = nullptr;
+  // Counts scratch regions moved by growth: a recording made before a move is stale.
+  uint64_t scratch_generation_ = 0;
 
   // After the stream has drained: throws the ValueError a kernel recorded, clearing it.
   void raise_device_faults();

@@ -53,11 +53,14 @@ __device__ inline double multiply(double a, double b) {
   return __dmul_rn(a, b);
 }
 
-// One thread per block of four elements, which share one Philox call as on the CPU.
+// One thread per block of four elements, which share one Philox call as on the CPU. A captured
+// kernel reads its step from the device step scalars (`step_on_device`), else it is null.
 template <typename T>
-__global__ void dropout_kernel(uint64_t seed, uint64_t step, float threshold, compute_t<T> scale,
-                               const T* in, T* out, int64_t count, bool accumulate) {
+__global__ void dropout_kernel(uint64_t seed, uint64_t given_step, const uint64_t* step_on_device,
+                               float threshold, compute_t<T> scale, const T* in, T* out,
+                               int64_t count, bool accumulate) {
   using C = compute_t<T>;
+  const uint64_t step = step_on_device != nullptr ? *step_on_device : given_step;
   const int64_t blocks = (count + 3) / 4;
   for (int64_t block = global_thread_index(); block < blocks; block += grid_stride()) {
     const PhiloxBlock bits = philox4x32(static_cast<uint64_t>(block), step, seed);
@@ -80,8 +83,9 @@ __global__ void pass_through_kernel(const T* in, T* out, int64_t count) {
 }
 
 template <typename T>
-void dropout(CudaBackend& backend, double rate, uint64_t seed, uint64_t step, const Tensor& input,
-             const Tensor& output, bool accumulate) {
+void dropout(CudaBackend& backend, double rate, uint64_t seed, uint64_t step,
+             const uint64_t* step_on_device, const Tensor& input, const Tensor& output,
+             bool accumulate) {
   const int64_t count = input.num_elements();
   if (count == 0) return;
   const T* in = static_cast<const T*>(input.raw_data());
@@ -105,7 +109,7 @@ void dropout(CudaBackend& backend, double rate, uint64_t seed, uint64_t step, co
   const compute_t<T> scale = static_cast<compute_t<T>>(1.0 / (1.0 - rate));
   const float threshold = static_cast<float>(rate);
   dropout_kernel<T><<<blocks_for((count + 3) / 4), kThreadsPerBlock, 0, stream>>>(
-      seed, step, threshold, scale, in, out, count, accumulate);
+      seed, step, step_on_device, threshold, scale, in, out, count, accumulate);
   TY_CUDA_CHECK_LAUNCH("dropout_kernel");
 }
 
@@ -117,8 +121,9 @@ void CudaBackend::dropout_forward(double rate, uint64_t seed, uint64_t step, con
   require_here("dropout_forward", "x", x);
   require_here("dropout_forward", "y", y);
   activate();
+  const uint64_t* step_on_device = captured_dropout_step("dropout_forward", step);
   dispatch_float_or_bfloat16(x.dtype(), "dropout_forward", [&](auto zero) {
-    dropout<decltype(zero)>(*this, rate, seed, step, x, y, false);
+    dropout<decltype(zero)>(*this, rate, seed, step, step_on_device, x, y, false);
   });
 }
 
@@ -128,8 +133,9 @@ void CudaBackend::dropout_backward(double rate, uint64_t seed, uint64_t step, co
   require_here("dropout_backward", "y_grad", y_grad);
   require_here("dropout_backward", "x_grad", x_grad);
   activate();
+  const uint64_t* step_on_device = captured_dropout_step("dropout_backward", step);
   dispatch_float_or_bfloat16(y_grad.dtype(), "dropout_backward", [&](auto zero) {
-    dropout<decltype(zero)>(*this, rate, seed, step, y_grad, x_grad, accumulate);
+    dropout<decltype(zero)>(*this, rate, seed, step, step_on_device, y_grad, x_grad, accumulate);
   });
 }
 

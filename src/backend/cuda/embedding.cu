@@ -127,6 +127,7 @@ __global__ void scatter_add_kernel(const I* indices, const T* y_grad, T* table_g
 // GPU: whether to go on is a host decision.
 void check_indices(CudaBackend& backend, const char* entry, const Tensor& indices, int64_t rows) {
   const int64_t count = indices.num_elements();
+  backend.refuse_in_capture(entry, "it reads its indices back to check them");
   dispatch_index(entry, indices.dtype(), [&](auto zero) {
     using I = decltype(zero);
     if (count == 0) return;

@@ -1,13 +1,16 @@
 // Keras 3's optimizer updates over the flat buffers of all trainable variables: one launch
 // updates every parameter. Step constants (bias corrections and the like) are computed on the
 // host exactly as the CPU backend computes them, in the variables' dtype; per-element
-// arithmetic is in that dtype too.
+// arithmetic is in that dtype too. A captured update reads the constants that change with the
+// step count from the device step scalars instead, derived on the host by the same code.
 #include <cmath>
 #include <string>
+#include <type_traits>
 
 #include "backend/argument_checks.h"
 #include "backend/cuda/block_reduce.cuh"
 #include "backend/cuda/cuda_common.cuh"
+#include "backend/cuda/step_scalars.h"
 
 namespace trainyard::backend::cuda {
 namespace {
@@ -21,10 +24,8 @@ struct UpdateArgs {
   bool amsgrad;
   bool centered;
   bool decay_on;
-  T decay;  // weight_decay * learning_rate
-  T learning_rate;
+  OptimizerScalars<T> scalars;  // by value for an eager update
   T momentum;
-  T alpha;  // Adam: lr * sqrt(1 - beta_2^t) / (1 - beta_1^t)
   T one_minus_beta_1;
   T one_minus_beta_2;
   T epsilon;
@@ -38,18 +39,18 @@ struct UpdateArgs {
 };
 
 template <typename T>
-__device__ void sgd(const UpdateArgs<T>& a, int64_t i) {
+__device__ void sgd(const UpdateArgs<T>& a, const OptimizerScalars<T>& s, int64_t i) {
   if (!a.momentum_on) {
-    a.w[i] -= a.learning_rate * a.g[i];
+    a.w[i] -= s.learning_rate * a.g[i];
     return;
   }
   T* m = a.slot_0;
-  m[i] = -a.g[i] * a.learning_rate + m[i] * a.momentum;
-  a.w[i] += a.nesterov ? -a.g[i] * a.learning_rate + m[i] * a.momentum : m[i];
+  m[i] = -a.g[i] * s.learning_rate + m[i] * a.momentum;
+  a.w[i] += a.nesterov ? -a.g[i] * s.learning_rate + m[i] * a.momentum : m[i];
 }
 
 template <typename T>
-__device__ void adam(const UpdateArgs<T>& a, int64_t i) {
+__device__ void adam(const UpdateArgs<T>& a, const OptimizerScalars<T>& s, int64_t i) {
   T* m = a.slot_0;
   T* v = a.slot_1;
   const T g = a.g[i];
@@ -62,11 +63,11 @@ __device__ void adam(const UpdateArgs<T>& a, int64_t i) {
     v_hat[i] = v_hat[i] < v[i] ? v[i] : v_hat[i];
     denominator_root = v_hat[i];
   }
-  a.w[i] -= a.alpha * m[i] / (device_sqrt(denominator_root) + a.epsilon);
+  a.w[i] -= s.alpha * m[i] / (device_sqrt(denominator_root) + a.epsilon);
 }
 
 template <typename T>
-__device__ void rmsprop(const UpdateArgs<T>& a, int64_t i) {
+__device__ void rmsprop(const UpdateArgs<T>& a, const OptimizerScalars<T>& s, int64_t i) {
   T* velocity = a.slot_0;
   T* momentum = a.slot_1;
   T* average_gradient = a.slot_2;
@@ -77,7 +78,7 @@ __device__ void rmsprop(const UpdateArgs<T>& a, int64_t i) {
     average_gradient[i] = a.rho * average_gradient[i] + (T(1) - a.rho) * g;
     denominator = velocity[i] - average_gradient[i] * average_gradient[i] + a.epsilon;
   }
-  const T increment = a.learning_rate * g / device_sqrt(denominator);
+  const T increment = s.learning_rate * g / device_sqrt(denominator);
   if (a.momentum_on) {
     momentum[i] = a.momentum * momentum[i] + increment;
     a.w[i] -= momentum[i];
@@ -86,20 +87,22 @@ __device__ void rmsprop(const UpdateArgs<T>& a, int64_t i) {
   }
 }
 
+// `per_step`: the device step scalars' constants of a captured update, else null.
 template <typename T>
-__global__ void optimizer_update_kernel(UpdateArgs<T> a) {
+__global__ void optimizer_update_kernel(UpdateArgs<T> a, const OptimizerScalars<T>* per_step) {
+  const OptimizerScalars<T> s = per_step != nullptr ? *per_step : a.scalars;
   for (int64_t i = global_thread_index(); i < a.count; i += grid_stride()) {
-    if (a.decay_on) a.w[i] -= a.w[i] * a.decay;
+    if (a.decay_on) a.w[i] -= a.w[i] * s.decay;
     switch (a.kind) {
       case OptimizerKind::kSgd:
-        sgd(a, i);
+        sgd(a, s, i);
         break;
       case OptimizerKind::kAdam:
       case OptimizerKind::kAdamW:
-        adam(a, i);
+        adam(a, s, i);
         break;
       case OptimizerKind::kRmsprop:
-        rmsprop(a, i);
+        rmsprop(a, s, i);
         break;
     }
   }
@@ -113,7 +116,6 @@ UpdateArgs<T> make_args(const OptimizerStep& step, const Tensor& parameters,
   auto pointer = [](const Tensor& slot) {
     return slot.defined() ? static_cast<T*>(slot.raw_data()) : nullptr;
   };
-  const T t = static_cast<T>(step.iteration + 1);
   const T beta_1 = static_cast<T>(step.beta_1), beta_2 = static_cast<T>(step.beta_2);
   UpdateArgs<T> a{};
   a.kind = step.kind;
@@ -122,11 +124,8 @@ UpdateArgs<T> make_args(const OptimizerStep& step, const Tensor& parameters,
   a.amsgrad = step.amsgrad;
   a.centered = step.centered;
   a.decay_on = step.weight_decay != 0.0;
-  a.decay = static_cast<T>(step.weight_decay * step.learning_rate);
-  a.learning_rate = static_cast<T>(step.learning_rate);
+  a.scalars = optimizer_scalars<T>(step);
   a.momentum = static_cast<T>(step.momentum);
-  a.alpha = static_cast<T>(step.learning_rate) * std::sqrt(T(1) - std::pow(beta_2, t)) /
-            (T(1) - std::pow(beta_1, t));
   a.one_minus_beta_1 = T(1) - beta_1;
   a.one_minus_beta_2 = T(1) - beta_2;
   a.epsilon = static_cast<T>(step.epsilon);
@@ -142,6 +141,20 @@ UpdateArgs<T> make_args(const OptimizerStep& step, const Tensor& parameters,
 
 }  // namespace
 
+template <typename T>
+OptimizerScalars<T> optimizer_scalars(const OptimizerStep& step) {
+  const T t = static_cast<T>(step.iteration + 1);
+  const T beta_1 = static_cast<T>(step.beta_1), beta_2 = static_cast<T>(step.beta_2);
+  OptimizerScalars<T> scalars{};
+  scalars.learning_rate = static_cast<T>(step.learning_rate);
+  scalars.decay = static_cast<T>(step.weight_decay * step.learning_rate);
+  scalars.alpha = static_cast<T>(step.learning_rate) * std::sqrt(T(1) - std::pow(beta_2, t)) /
+                  (T(1) - std::pow(beta_1, t));
+  return scalars;
+}
+template OptimizerScalars<float> optimizer_scalars<float>(const OptimizerStep&);
+template OptimizerScalars<double> optimizer_scalars<double>(const OptimizerStep&);
+
 void CudaBackend::optimizer_update(const OptimizerStep& step, const Tensor& parameters,
                                    const Tensor& gradients, const Tensor& slot_0,
                                    const Tensor& slot_1, const Tensor& slot_2) {
@@ -153,12 +166,23 @@ void CudaBackend::optimizer_update(const OptimizerStep& step, const Tensor& para
   require_here("optimizer_update", "slot_1", slot_1);
   require_here("optimizer_update", "slot_2", slot_2);
   activate();
+  const DeviceStepScalars* captured = captured_optimizer_step(step);
   dispatch_float(parameters.dtype(), "optimizer_update", [&](auto zero) {
     using T = decltype(zero);
     const int64_t count = parameters.num_elements();
     if (count == 0) return;
+    const OptimizerScalars<T>* per_step = nullptr;
+    if (captured != nullptr) {
+      if constexpr (std::is_same_v<T, float>) {
+        per_step = &captured->optimizer_float;
+      } else if constexpr (std::is_same_v<T, double>) {
+        per_step = &captured->optimizer_double;
+      } else {
+        refuse_in_capture("optimizer_update", "its dtype has no step scalars");
+      }
+    }
     optimizer_update_kernel<T><<<blocks_for(count), kThreadsPerBlock, 0, stream_>>>(
-        make_args<T>(step, parameters, gradients, slot_0, slot_1, slot_2));
+        make_args<T>(step, parameters, gradients, slot_0, slot_1, slot_2), per_step);
     TY_CUDA_CHECK_LAUNCH("optimizer_update_kernel");
   });
 }

@@ -139,15 +139,20 @@ void Optimizer::build(const Tensor& parameters, std::vector<backend::BufferSegme
   built_ = true;
 }
 
+backend::OptimizerStep Optimizer::next_update() const {
+  backend::OptimizerStep step = step_constants();
+  step.learning_rate = learning_rate();
+  step.weight_decay = weight_decay_;
+  step.iteration = iterations_;
+  return step;
+}
+
 void Optimizer::apply(backend::Backend& backend, const Tensor& parameters,
                       const Tensor& gradients) {
   TY_CHECK(built_, name_ + ": apply before build");
   // Keras's order: clip, then weight decay and the update (both in optimizer_update).
   if (clip_) backend.clip_gradients(*clip_, gradients, segments_);
-  backend::OptimizerStep step = step_constants();
-  step.learning_rate = learning_rate();
-  step.weight_decay = weight_decay_;
-  step.iteration = iterations_;
+  const backend::OptimizerStep step = next_update();
   static const Tensor kNone;
   auto slot = [&](size_t i) -> const Tensor& { return i < slots_.size() ? slots_[i] : kNone; };
   backend.optimizer_update(step, parameters, gradients, slot(0), slot(1), slot(2));

@@ -67,6 +67,8 @@ class Optimizer {
   // parameters -= f(gradients); then iterations += 1. Allocates nothing.
   // REQUIRES: built() with parameters of this size.
   void apply(backend::Backend& backend, const Tensor& parameters, const Tensor& gradients);
+  // The update apply() would make now: this step's constants, learning rate and iteration.
+  backend::OptimizerStep next_update() const;
 
   // Slot buffers in Keras's order ("momentum", "velocity", ...), flat like the parameters.
   const std::vector<std::string>& slot_names() const { return slot_names_; }
