@@ -97,6 +97,23 @@ void Backend::conv2d_bias_activation_forward(const Window2d& window, const Activ
   if (activation.kind != ActivationKind::kLinear) activation_forward(activation, y, y);
 }
 
+void Backend::bias_activation_forward(const Activation& activation, const Tensor& x,
+                                      const Tensor& bias, const Tensor& y) {
+  if (activation.kind == ActivationKind::kSoftmax) {
+    throw ValueError("bias_activation_forward: softmax is not elementwise");
+  }
+  const Tensor* z = &x;
+  if (bias.defined()) {
+    bias_add(x, bias, y);
+    z = &y;
+  }
+  if (activation.kind != ActivationKind::kLinear) {
+    activation_forward(activation, *z, y);
+  } else if (z != &y) {
+    copy(x, y, false);
+  }
+}
+
 void Backend::bias_activation_backward(const Activation& activation, const Tensor& y,
                                        const Tensor& y_grad, const Tensor& z_grad,
                                        const Tensor& bias_grad, bool accumulate_bias) {

@@ -134,6 +134,11 @@ class Backend {
   virtual void bias_activation_backward(const Activation& activation, const Tensor& y,
                                         const Tensor& y_grad, const Tensor& z_grad,
                                         const Tensor& bias_grad, bool accumulate_bias);
+  // y = f(x + bias) in one pass, the same bits as bias_add then activation_forward (x + bias
+  // is rounded to the dtype before f). bias [C] may be undefined; f may not be softmax; y
+  // may be x. x, y: [rows, C]. Optional entry: the default makes those two calls.
+  virtual void bias_activation_forward(const Activation& activation, const Tensor& x,
+                                       const Tensor& bias, const Tensor& y);
   // Inverted dropout: y = x * keep / (1 - rate) with keep drawn from Philox(seed, step)
   // per element, so backward recomputes the same mask instead of storing it.
   virtual void dropout_forward(double rate, uint64_t seed, uint64_t step, const Tensor& x,

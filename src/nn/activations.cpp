@@ -23,4 +23,12 @@ backend::Activation parse_activation(std::string_view name) {
                    "leaky_relu, elu, softplus)");
 }
 
+backend::Activation fused_activation(const backend::Activation& activation) {
+  return backend::derivative_from_output(activation.kind) ? activation : backend::Activation{};
+}
+
+backend::Activation remaining_activation(const backend::Activation& activation) {
+  return backend::derivative_from_output(activation.kind) ? backend::Activation{} : activation;
+}
+
 }  // namespace trainyard::nn

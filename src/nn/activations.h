@@ -12,4 +12,11 @@ namespace trainyard::nn {
 // ValueError naming an unknown activation and listing the known ones.
 backend::Activation parse_activation(std::string_view name);
 
+// The part of a layer's activation its matrix-product op (Dense's Affine, Conv2D) applies
+// itself: the whole of it when its derivative follows from its output (ReLU, sigmoid, tanh),
+// which saves passes over the output and a buffer for the values before it; otherwise none.
+backend::Activation fused_activation(const backend::Activation& activation);
+// The activation left for a separate op after the product: the complement of the above.
+backend::Activation remaining_activation(const backend::Activation& activation);
+
 }  // namespace trainyard::nn

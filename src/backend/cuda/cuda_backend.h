@@ -72,6 +72,8 @@ class CudaBackend final : public Backend {
   void bias_activation_backward(const Activation& activation, const Tensor& y, const Tensor& y_grad,
                                 const Tensor& z_grad, const Tensor& bias_grad,
                                 bool accumulate_bias) override;
+  void bias_activation_forward(const Activation& activation, const Tensor& x, const Tensor& bias,
+                               const Tensor& y) override;
   void dropout_forward(double rate, uint64_t seed, uint64_t step, const Tensor& x,
                        const Tensor& y) override;
   void dropout_backward(double rate, uint64_t seed, uint64_t step, const Tensor& y_grad,

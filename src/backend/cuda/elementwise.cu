@@ -240,6 +240,19 @@ __global__ void activation_forward_kernel(DeviceActivation<compute_t<T>> activat
   }
 }
 
+// x + bias is rounded to T before f, so the result has the bits of bias_add then
+// activation_forward. No __restrict__: y may be x.
+template <typename T>
+__global__ void bias_activation_forward_kernel(DeviceActivation<compute_t<T>> activation,
+                                               const T* x, const T* bias, T* y, int64_t count,
+                                               int64_t columns) {
+  for (int64_t i = global_thread_index(); i < count; i += grid_stride()) {
+    const T z =
+        bias != nullptr ? from_compute<T>(to_compute(x[i]) + to_compute(bias[i % columns])) : x[i];
+    y[i] = from_compute<T>(forward_value(activation, to_compute(z)));
+  }
+}
+
 // No __restrict__: x_grad may be y_grad (bias_activation_backward); each element is read
 // before the same thread writes it.
 template <typename T>
@@ -416,6 +429,34 @@ void CudaBackend::activation_backward(const Activation& activation, const Tensor
   activate();
   dispatch_float_or_bfloat16(x.dtype(), "activation_backward", [&](auto zero) {
     launch_activation_backward<decltype(zero)>(*this, activation, x, y, y_grad, x_grad, accumulate);
+  });
+}
+
+void CudaBackend::bias_activation_forward(const Activation& activation, const Tensor& x,
+                                          const Tensor& bias, const Tensor& y) {
+  const char* entry = "bias_activation_forward";
+  require_same_size(entry, x, y);
+  const int64_t columns = last_dim(x);
+  if (bias.defined() && (bias.num_elements() != columns || bias.dtype() != x.dtype())) {
+    throw ShapeError(std::string(entry) + ": bias " + bias.to_string() +
+                     " does not match the last axis of " + x.to_string());
+  }
+  if (activation.kind == ActivationKind::kSoftmax) {
+    throw ValueError(std::string(entry) + ": softmax is not elementwise");
+  }
+  require_here(entry, "x", x);
+  require_here(entry, "bias", bias);
+  require_here(entry, "y", y);
+  activate();
+  dispatch_float_or_bfloat16(x.dtype(), entry, [&](auto zero) {
+    using T = decltype(zero);
+    const int64_t count = x.num_elements();
+    if (count == 0) return;
+    bias_activation_forward_kernel<T><<<blocks_for(count), kThreadsPerBlock, 0, stream_>>>(
+        device_activation<compute_t<T>>(activation), static_cast<const T*>(x.raw_data()),
+        bias.defined() ? static_cast<const T*>(bias.raw_data()) : nullptr,
+        static_cast<T*>(y.raw_data()), count, columns);
+    TY_CUDA_CHECK_LAUNCH("bias_activation_forward_kernel");
   });
 }
 

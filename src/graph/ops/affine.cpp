@@ -1,4 +1,7 @@
-// Affine: y = x @ kernel (+ bias), the op behind Dense.
+// Affine: y = f(x @ kernel (+ bias)), the op behind Dense. f is linear, or an activation whose
+// derivative follows from its output (Dense passes the others to a separate op), so bias and
+// activation take one pass forward and one backward, as in Conv2D.
+#include "core/error.h"
 #include "graph/ops/ops.h"
 #include "graph/ops/shape_checks.h"
 
@@ -7,7 +10,16 @@ namespace {
 
 class Affine final : public Op {
  public:
-  std::string name() const override { return "Affine"; }
+  explicit Affine(backend::Activation activation) : activation_(activation) {
+    TY_CHECK(activation.kind == backend::ActivationKind::kLinear ||
+                 backend::derivative_from_output(activation.kind),
+             "Affine applies only activations whose derivative follows from the output");
+  }
+
+  std::string name() const override {
+    if (!activated()) return "Affine";
+    return "Affine(" + std::string(backend::activation_name(activation_.kind)) + ")";
+  }
 
   TensorSpec infer(std::span<const TensorSpec> inputs) const override {
     require_input_count(name(), inputs, 2, 3);
@@ -32,37 +44,55 @@ class Affine final : public Op {
   void forward(const OpContext& context) const override {
     auto& backend = context.backend();
     backend.matmul(context.input(0), false, context.input(1), false, context.output(), 1.0, 0.0);
-    if (context.num_inputs() == 3) {
-      backend.bias_add(context.output(), context.input(2), context.output());
+    const Tensor none;
+    const Tensor& bias = context.num_inputs() == 3 ? context.input(2) : none;
+    if (activated()) {
+      backend.bias_activation_forward(activation_, context.output(), bias, context.output());
+    } else if (bias.defined()) {
+      backend.bias_add(context.output(), bias, context.output());
     }
   }
 
   void backward(const OpContext& context) const override {
     auto& backend = context.backend();
-    const Tensor& dy = context.output_grad();  // [B, N]
-    // dx [B, K] = dy [B, N] @ kernel^T [N, K]
+    const Tensor none;
+    const bool bias_grad = context.num_inputs() == 3 && context.input_grad(2).defined();
+    // dz [B, N]: the gradient before the activation, f'(z) * dy from y alone, written over dy
+    // (no other op reads it); the bias gradient comes out of the same pass.
+    const Tensor& dz = context.output_grad();
+    if (activated()) {
+      backend.bias_activation_backward(activation_, context.output(), dz, dz,
+                                       bias_grad ? context.input_grad(2) : none,
+                                       bias_grad && context.accumulate(2));
+    } else if (bias_grad) {
+      backend.bias_add_backward(dz, context.input_grad(2), context.accumulate(2));
+    }
+    // dx [B, K] = dz [B, N] @ kernel^T [N, K]
     if (context.input_grad(0).defined()) {
-      backend.matmul(dy, false, context.input(1), true, context.input_grad(0), 1.0,
+      backend.matmul(dz, false, context.input(1), true, context.input_grad(0), 1.0,
                      context.accumulate(0) ? 1.0 : 0.0);
     }
-    // dkernel [K, N] = x^T [K, B] @ dy [B, N]
+    // dkernel [K, N] = x^T [K, B] @ dz [B, N]
     if (context.input_grad(1).defined()) {
-      backend.matmul(context.input(0), true, dy, false, context.input_grad(1), 1.0,
+      backend.matmul(context.input(0), true, dz, false, context.input_grad(1), 1.0,
                      context.accumulate(1) ? 1.0 : 0.0);
-    }
-    // dbias [N] = sum over rows of dy
-    if (context.num_inputs() == 3 && context.input_grad(2).defined()) {
-      backend.bias_add_backward(dy, context.input_grad(2), context.accumulate(2));
     }
   }
 
   bool backward_reads_input(int input) const override { return input == 0 || input == 1; }
+  bool backward_reads_output() const override { return activated(); }
+  bool backward_overwrites_output_grad() const override { return activated(); }
+
+ private:
+  bool activated() const { return activation_.kind != backend::ActivationKind::kLinear; }
+
+  backend::Activation activation_;
 };
 
 }  // namespace
 
-OpPtr affine() {
-  return std::make_shared<Affine>();
+OpPtr affine(backend::Activation activation) {
+  return std::make_shared<Affine>(activation);
 }
 
 }  // namespace trainyard::graph::ops

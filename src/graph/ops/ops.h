@@ -14,8 +14,9 @@ namespace trainyard::graph::ops {
 
 using OpPtr = std::shared_ptr<const Op>;
 
-// (x [B, K], kernel [K, N][, bias [N]]) -> x @ kernel + bias  [B, N]
-OpPtr affine();
+// (x [B, K], kernel [K, N][, bias [N]]) -> f(x @ kernel + bias)  [B, N], for a linear f or
+// one whose derivative follows from its output (backend::derivative_from_output)
+OpPtr affine(backend::Activation activation = {});
 // (x [B, C], bias [C]) -> x + bias
 OpPtr bias_add();
 // (x) -> f(x); softmax over the last axis

@@ -21,18 +21,6 @@ graph::NodeId activate(graph::Graph& graph, graph::NodeId output,
   return graph.add_op(graph::ops::activation(activation), {output}, name + "/activation");
 }
 
-// The activation the Conv2D op applies itself: the whole of it when its derivative follows from
-// its output (ReLU, sigmoid, tanh), which saves passes over the output and a buffer for the
-// values before it; otherwise none, and a separate op applies it.
-backend::Activation fused_activation(const backend::Activation& activation) {
-  return backend::derivative_from_output(activation.kind) ? activation : backend::Activation{};
-}
-
-// The activation left for a separate op after the Conv2D op.
-backend::Activation remaining_activation(const backend::Activation& activation) {
-  return backend::derivative_from_output(activation.kind) ? backend::Activation{} : activation;
-}
-
 std::vector<graph::NodeId> weight_penalties(graph::Graph& graph, const ConvOptions& options,
                                             const graph::VariablePtr& kernel,
                                             const graph::VariablePtr& bias) {

@@ -36,9 +36,11 @@ void Dense::build_weights(const Shape& input_shape) {
 graph::NodeId Dense::call(graph::Graph& graph, graph::NodeId input, const CallContext&) {
   std::vector<graph::NodeId> inputs{autocast(graph, input), weight_node(graph, kernel_)};
   if (bias_) inputs.push_back(weight_node(graph, bias_));
-  graph::NodeId output = graph.add_op(graph::ops::affine(), inputs, name());
-  if (activation_.kind == backend::ActivationKind::kLinear) return output;
-  return graph.add_op(graph::ops::activation(activation_), {output}, name() + "/activation");
+  graph::NodeId output =
+      graph.add_op(graph::ops::affine(fused_activation(activation_)), inputs, name());
+  const backend::Activation remaining = remaining_activation(activation_);
+  if (remaining.kind == backend::ActivationKind::kLinear) return output;
+  return graph.add_op(graph::ops::activation(remaining), {output}, name() + "/activation");
 }
 
 std::vector<graph::NodeId> Dense::losses(graph::Graph& graph) const {

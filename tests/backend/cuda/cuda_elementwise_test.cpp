@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 #include <string>
 #include <utility>
 #include <vector>
@@ -185,6 +186,38 @@ const std::vector<Activation> kFromOutput = {{ActivationKind::kLinear, 0.0},
                                              {ActivationKind::kRelu, 0.0},
                                              {ActivationKind::kSigmoid, 0.0},
                                              {ActivationKind::kTanh, 0.0}};
+
+TEST_F(CudaElementwiseTest, BiasActivationForwardMatchesBiasAddThenActivation) {
+  for (const Activation& activation : kFromOutput) {
+    for (DType dtype : kDtypes) {
+      for (const Shape& shape : kShapes) {
+        SCOPED_TRACE(describe(activation) + " " + describe(dtype, shape));
+        Tensor x = random_host(shape, dtype, -3.0, 3.0);
+        Tensor bias = random_host(Shape{shape[-1]}, dtype);
+        // The same bits as the two unfused GPU entries, and the CPU within the usual bound.
+        Tensor unfused = poisoned(shape, dtype);
+        gpu().bias_add(on_gpu(x), on_gpu(bias), unfused);
+        gpu().activation_forward(activation, unfused, unfused);
+        Tensor fused = poisoned(shape, dtype);
+        gpu().bias_activation_forward(activation, on_gpu(x), on_gpu(bias), fused);
+        Tensor fused_host = on_host(fused), unfused_host = on_host(unfused);
+        EXPECT_EQ(std::memcmp(fused_host.raw_data(), unfused_host.raw_data(), fused_host.nbytes()),
+                  0);
+
+        Tensor expected = zeros64(shape);
+        cpu().bias_activation_forward(activation, as_float64(x), as_float64(bias), expected);
+        EXPECT_LE(relative_error(fused, expected), bound_for(dtype));
+
+        // In place and without a bias.
+        Tensor in_place = on_gpu(x);
+        gpu().bias_activation_forward(activation, in_place, Tensor(), in_place);
+        Tensor expected_plain = zeros64(shape);
+        cpu().activation_forward(activation, as_float64(x), expected_plain);
+        EXPECT_LE(relative_error(in_place, expected_plain), bound_for(dtype));
+      }
+    }
+  }
+}
 
 TEST_F(CudaElementwiseTest, BiasActivationBackwardMatchesTheCpu) {
   for (const Activation& activation : kFromOutput) {
