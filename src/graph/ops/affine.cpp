@@ -2,6 +2,7 @@
 // derivative follows from its output (Dense passes the others to a separate op), so bias and
 // activation take one pass forward and one backward, as in Conv2D.
 #include "core/error.h"
+#include "graph/ops/bias_activation_gradient.h"
 #include "graph/ops/ops.h"
 #include "graph/ops/shape_checks.h"
 
@@ -55,18 +56,7 @@ class Affine final : public Op {
 
   void backward(const OpContext& context) const override {
     auto& backend = context.backend();
-    const Tensor none;
-    const bool bias_grad = context.num_inputs() == 3 && context.input_grad(2).defined();
-    // dz [B, N]: the gradient before the activation, f'(z) * dy from y alone, written over dy
-    // (no other op reads it); the bias gradient comes out of the same pass.
-    const Tensor& dz = context.output_grad();
-    if (activated()) {
-      backend.bias_activation_backward(activation_, context.output(), dz, dz,
-                                       bias_grad ? context.input_grad(2) : none,
-                                       bias_grad && context.accumulate(2));
-    } else if (bias_grad) {
-      backend.bias_add_backward(dz, context.input_grad(2), context.accumulate(2));
-    }
+    const Tensor& dz = bias_activation_gradient(context, activation_);
     // dx [B, K] = dz [B, N] @ kernel^T [N, K]
     if (context.input_grad(0).defined()) {
       backend.matmul(dz, false, context.input(1), true, context.input_grad(0), 1.0,

@@ -1,6 +1,7 @@
 // Conv2D: y = f(x (*) kernel (+ bias)), channels_last, with f an activation whose derivative
 // follows from y (identity by default). Shapes, with the window's geometry:
 // x [N, H, W, C], kernel [KH, KW, C, F], bias [F] -> y [N, OH, OW, F].
+#include "graph/ops/bias_activation_gradient.h"
 #include "graph/ops/ops.h"
 #include "graph/ops/shape_checks.h"
 
@@ -59,19 +60,7 @@ class Conv2d final : public Op {
 
   void backward(const OpContext& context) const override {
     auto& backend = context.backend();
-    const Tensor none;
-    const bool bias_grad = context.num_inputs() == 3 && context.input_grad(2).defined();
-    // dz [N, OH, OW, F]: the gradient before the activation, f'(z) * dy from y alone. It is
-    // written over dy, which no other op reads, so it needs no buffer of its own. The bias
-    // gradient (dz summed over N, OH, OW) comes out of the same pass.
-    const Tensor& dz = context.output_grad();
-    if (activated()) {
-      backend.bias_activation_backward(activation_, context.output(), dz, dz,
-                                       bias_grad ? context.input_grad(2) : none,
-                                       bias_grad && context.accumulate(2));
-    } else if (bias_grad) {
-      backend.bias_add_backward(dz, context.input_grad(2), context.accumulate(2));
-    }
+    const Tensor& dz = bias_activation_gradient(context, activation_);
     // dx [N, H, W, C]: dz convolved back through the kernel
     if (context.input_grad(0).defined()) {
       backend.conv2d_backward_input(window_, dz, context.input(1), context.input_grad(0),
