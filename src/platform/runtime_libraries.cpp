@@ -23,6 +23,9 @@ std::unique_ptr<DynamicLibrary> open_first(const std::vector<std::string>& sonam
     std::string error;
     if (auto library = DynamicLibrary::open(candidate, error)) {
       probe.location = candidate;
+      // cuDNN and NCCL carry their own C++ runtime, whose allocations would be cut off from
+      // any root (and reported as leaks) if the library were unmapped again.
+      library->keep_loaded();
       return library;
     }
     if (probe.error.empty()) probe.error = candidate + ": " + error;
