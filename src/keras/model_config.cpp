@@ -1859,6 +1859,76 @@ nn::LossFunction read_loss(const Json& value) {
   return loss;
 }
 
+// One compile metric as trainyard names it: a string as Keras takes it; a Keras 3 metric
+// object by its class; tf.keras 2's MeanMetricWrapper by the name it was compiled under
+// ("acc", which trainyard resolves from the shapes as tf.keras did from the loss) or its fn.
+std::string read_metric(const Json& metric) {
+  if (metric.is_string()) return metric.get<std::string>();
+  ConfigObject object(metric, "compile_config: metrics");
+  std::optional<std::string> class_name = object.string("class_name");
+  object.ignore("module");
+  object.ignore("registered_name");
+  const Json empty = Json::object();
+  const Json* config_value = object.take("config");
+  object.finish();
+  ConfigObject config(config_value ? *config_value : empty,
+                      "compile_config: metrics " + class_name.value_or("?"));
+  std::optional<std::string> name = config.string("name");
+  config.ignore("dtype");
+  if (class_name == "MeanMetricWrapper") {
+    std::optional<std::string> fn = config.string("fn");
+    config.finish();
+    if (!fn) throw ValueError(config.context() + ": fn is required");
+    const bool named_accuracy = name == "acc" || name == "accuracy";
+    return named_accuracy && fn->ends_with("accuracy") ? *name : *fn;
+  }
+  static const std::map<std::string, std::string> kClasses = {
+      {"BinaryAccuracy", "binary_accuracy"},
+      {"CategoricalAccuracy", "categorical_accuracy"},
+      {"SparseCategoricalAccuracy", "sparse_categorical_accuracy"},
+      {"MeanSquaredError", "mean_squared_error"},
+      {"MeanAbsoluteError", "mean_absolute_error"}};
+  auto known = class_name ? kClasses.find(*class_name) : kClasses.end();
+  if (known == kClasses.end()) {
+    throw ValueError("compile_config: metrics: metric class " +
+                     (class_name ? *class_name : std::string("(none)")) +
+                     " is not supported by trainyard yet (known: MeanMetricWrapper, " +
+                     "BinaryAccuracy, CategoricalAccuracy, SparseCategoricalAccuracy, " +
+                     "MeanSquaredError, MeanAbsoluteError, or a metric name)");
+  }
+  config.ignore("threshold");  // BinaryAccuracy's, 0.5 as trainyard's
+  config.finish();
+  return known->second;
+}
+
+// compile_config's metrics: a list, or tf.keras 2's list of lists, one per output (trainyard
+// compiles one metric list for all outputs, so per-output lists must agree).
+std::vector<std::string> read_metrics(const Json& metrics) {
+  auto fail = [&] {
+    throw ValueError("compile_config: metrics = " + brief(metrics) +
+                     " must be a list of metrics, or one list per output");
+  };
+  if (!metrics.is_array()) fail();
+  std::vector<std::string> names;
+  bool nested = !metrics.empty() && metrics[0].is_array();
+  for (const Json& entry : metrics) {
+    if (entry.is_array() != nested) fail();
+    if (!nested) {
+      names.push_back(read_metric(entry));
+      continue;
+    }
+    std::vector<std::string> output_names;
+    for (const Json& metric : entry) output_names.push_back(read_metric(metric));
+    if (&entry == &metrics[0]) {
+      names = output_names;
+    } else if (output_names != names) {
+      throw ValueError("compile_config: metrics: per-output metric lists differ (" +
+                       brief(metrics) + "); trainyard compiles one list for every output");
+    }
+  }
+  return names;
+}
+
 Json optimizer_json(const nn::Optimizer& optimizer) {
   Json config{{"name", optimizer.name()}, {"learning_rate", optimizer.learning_rate()}};
   bool adamw = dynamic_cast<const nn::AdamW*>(&optimizer) != nullptr;
@@ -1976,13 +2046,7 @@ std::optional<CompileConfig> compile_config_from_json(std::string_view json) {
   if (const Json* optimizer = object.take("optimizer"))
     compile.optimizer = read_optimizer(*optimizer);
   if (const Json* loss = object.take("loss")) compile.loss = read_loss(*loss);
-  if (const Json* metrics = object.take("metrics")) {
-    if (!metrics->is_array()) object.unsupported("metrics", *metrics);
-    for (const Json& metric : *metrics) {
-      if (!metric.is_string()) object.unsupported("metrics", *metrics);
-      compile.metrics.push_back(metric.get<std::string>());
-    }
-  }
+  if (const Json* metrics = object.take("metrics")) compile.metrics = read_metrics(*metrics);
   // Neither changes what is computed, only how often Python runs between steps.
   object.ignore("run_eagerly");
   object.ignore("steps_per_execution");

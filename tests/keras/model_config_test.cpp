@@ -49,6 +49,17 @@ std::string load_error(const std::string& json) {
   return "";
 }
 
+// The message compile_config_from_json throws for `json` (empty when it does not throw
+// ValueError).
+std::string compile_error(const std::string& json) {
+  try {
+    compile_config_from_json(json);
+  } catch (const ValueError& error) {
+    return error.what();
+  }
+  return "";
+}
+
 // A Keras 3 config of one Dense layer on [null, 3] inputs, with `dense_config` merged into
 // the layer's config.
 std::string dense_model(const Json& dense_config) {
@@ -427,6 +438,42 @@ TEST(ModelConfigTest, GradientClippingRoundTripsAndZeroMeansNone) {
   // Keras refuses two clipping modes at once, and so does trainyard.
   optimizer_config["global_clipnorm"] = 1.0;
   EXPECT_THROW(compile_config_from_json(root.dump()), ValueError);
+}
+
+// compile_config's metrics in the forms Keras writes them: names; Keras 3 metric objects;
+// tf.keras 2's MeanMetricWrapper inside one list per output. Forms trainyard cannot compile
+// are refused by name.
+TEST(ModelConfigTest, CompileMetricsInEveryKerasForm) {
+  auto metrics_of = [](const std::string& metrics) {
+    std::string json = R"({"compile_config": {"loss": "mse", "metrics": )" + metrics + "}}";
+    std::optional<CompileConfig> read = compile_config_from_json(json);
+    EXPECT_TRUE(read.has_value());
+    return read ? read->metrics : std::vector<std::string>{};
+  };
+  using Names = std::vector<std::string>;
+  EXPECT_EQ(metrics_of(R"(["accuracy", "mae"])"), (Names{"accuracy", "mae"}));
+  EXPECT_EQ(metrics_of(R"([{"module": "keras.metrics", "class_name": "SparseCategoricalAccuracy",
+      "config": {"name": "sparse_categorical_accuracy", "dtype": "float32"},
+      "registered_name": null}])"),
+            (Names{"sparse_categorical_accuracy"}));
+  EXPECT_EQ(metrics_of(R"([[{"class_name": "MeanMetricWrapper",
+      "config": {"name": "acc", "dtype": "float32", "fn": "categorical_accuracy"}},
+      {"class_name": "MeanMetricWrapper",
+      "config": {"name": "mean_absolute_error", "dtype": "float32", "fn": "mean_absolute_error"}}]])"),
+            (Names{"acc", "mean_absolute_error"}));
+  // A wrapper under a name of the user's own: the fn says what is computed.
+  EXPECT_EQ(metrics_of(R"([[{"class_name": "MeanMetricWrapper",
+      "config": {"name": "my_metric", "dtype": "float32", "fn": "binary_accuracy"}}]])"),
+            (Names{"binary_accuracy"}));
+  // Two outputs with the same list read as that list; different lists cannot be compiled.
+  EXPECT_EQ(metrics_of(R"([["mae"], ["mae"]])"), (Names{"mae"}));
+  std::string message = compile_error(R"({"compile_config": {"metrics": [["mae"], ["mse"]]}})");
+  EXPECT_NE(message.find("per-output metric lists differ"), std::string::npos) << message;
+  message = compile_error(
+      R"({"compile_config": {"metrics": [{"class_name": "AUC", "config": {"name": "auc"}}]}})");
+  EXPECT_NE(message.find("metric class AUC is not supported"), std::string::npos) << message;
+  message = compile_error(R"({"compile_config": {"metrics": [["mae"], "mse"]}})");
+  EXPECT_NE(message.find("one list per output"), std::string::npos) << message;
 }
 
 }  // namespace
