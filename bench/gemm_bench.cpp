@@ -9,12 +9,17 @@
 //   FLOPs per step = 3 * 2 * batch * sum over layers of (in * out).
 // The cuBLAS rate: cublasGemmEx M = N = K = width, bfloat16 in and out, float32 compute,
 // best of three timings of 20 calls each; the model's step time likewise the best of three
-// windows of S steps.
+// windows of S steps. To show where the rest of a step goes, the bench also times cuBLAS on
+// the three products of one layer in the layouts the step uses (products_only_ms, for all
+// four layers) and prints the step time beyond them (beyond_products_ms: casts, bias and
+// activation passes, the loss, the update, launch gaps).
 //
 // Usage: gemm_bench [--device cuda:0|cpu] [--width W] [--batch B] [--steps S] [--warmup N]
 // Defaults: width = batch = 8192, 20 steps on a GPU; width = batch = 256, 5 steps on the CPU
 // (a smoke test of the same code path). Prints one line:
 //   gemm_bench device=... optimizer=SGD cublas_tflops=... model_tflops=... fraction=... step_ms=...
+//   window_step_ms=... products_only_ms=... beyond_products_ms=...
+//   layer_products_ms=forward,input_gradient,kernel_gradient
 #include <trainyard/keras.h>
 
 #include <algorithm>
@@ -96,33 +101,10 @@ void check_cublas(cublasStatus_t status, const char* what) {
   }
 }
 
-// The cuBLAS bfloat16 GEMM rate on device `index` for n x n x n products, in TFLOP/s: the
-// best of three timings of 20 calls, on random operands (zeros would flatter the clocks).
-double cublas_bfloat16_tflops(int index, int64_t n) {
-  check_cuda(cudaSetDevice(index), "cudaSetDevice");
-  const size_t elements = static_cast<size_t>(n * n);
-  std::vector<uint16_t> host(elements);
-  trainyard::RandomGenerator generator(7);
-  for (uint16_t& value : host) {
-    value = trainyard::BFloat16::from_float(static_cast<float>(generator.uniform() - 0.5)).bits;
-  }
-  void* buffers[3] = {};
-  for (void*& buffer : buffers) {
-    check_cuda(cudaMalloc(&buffer, elements * sizeof(uint16_t)), "cudaMalloc");
-    check_cuda(cudaMemcpy(buffer, host.data(), elements * sizeof(uint16_t), cudaMemcpyHostToDevice),
-               "cudaMemcpy");
-  }
-  cublasHandle_t handle = nullptr;
-  check_cublas(cublasCreate(&handle), "cublasCreate");
-  const int size = static_cast<int>(n);
-  const float alpha = 1.0f, beta = 0.0f;
-  auto gemm = [&] {
-    check_cublas(
-        cublasGemmEx(handle, CUBLAS_OP_N, CUBLAS_OP_N, size, size, size, &alpha, buffers[0],
-                     CUDA_R_16BF, size, buffers[1], CUDA_R_16BF, size, &beta, buffers[2],
-                     CUDA_R_16BF, size, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT),
-        "cublasGemmEx");
-  };
+// Seconds per call of `gemm`: the best of three timings of 20 calls, after three warm-up
+// calls.
+template <typename Gemm>
+double best_seconds_per_call(Gemm&& gemm) {
   for (int i = 0; i < 3; ++i) gemm();
   cudaEvent_t start = nullptr, stop = nullptr;
   check_cuda(cudaEventCreate(&start), "cudaEventCreate");
@@ -140,10 +122,76 @@ double cublas_bfloat16_tflops(int index, int64_t n) {
   }
   cudaEventDestroy(start);
   cudaEventDestroy(stop);
+  return best_seconds;
+}
+
+struct CublasRates {
+  double square_tflops = 0;  // n x n x n, bfloat16 in and out: the reference rate
+  // One layer's three products as the model's step runs them (row-major, batch x width):
+  // forward x @ W and input gradient dz @ W^T into bfloat16, kernel gradient x^T @ dz into
+  // float32. Their sum is what a step of only GEMMs would take per layer.
+  double layer_products_seconds = 0;
+  double forward_seconds = 0, input_gradient_seconds = 0, kernel_gradient_seconds = 0;
+};
+
+// cuBLAS alone on device `index`, on random operands (zeros would flatter the clocks).
+CublasRates cublas_bfloat16_rates(int index, int64_t n, int64_t batch) {
+  check_cuda(cudaSetDevice(index), "cudaSetDevice");
+  const int64_t largest = std::max(n, batch);
+  const size_t elements = static_cast<size_t>(largest * n);
+  std::vector<uint16_t> host(elements);
+  trainyard::RandomGenerator generator(7);
+  for (uint16_t& value : host) {
+    value = trainyard::BFloat16::from_float(static_cast<float>(generator.uniform() - 0.5)).bits;
+  }
+  void* buffers[3] = {};
+  for (void*& buffer : buffers) {
+    check_cuda(cudaMalloc(&buffer, elements * sizeof(uint16_t)), "cudaMalloc");
+    check_cuda(cudaMemcpy(buffer, host.data(), elements * sizeof(uint16_t), cudaMemcpyHostToDevice),
+               "cudaMemcpy");
+  }
+  void* float32_out = nullptr;
+  check_cuda(cudaMalloc(&float32_out, static_cast<size_t>(n * n) * sizeof(float)), "cudaMalloc");
+  cublasHandle_t handle = nullptr;
+  check_cublas(cublasCreate(&handle), "cublasCreate");
+  const int size = static_cast<int>(n), rows = static_cast<int>(batch);
+  const float alpha = 1.0f, beta = 0.0f;
+  // Column-major views of row-major operands, as src/backend/cuda/matmul.cpp calls cuBLAS.
+  auto gemm = [&](cublasOperation_t op_b, cublasOperation_t op_a, int m, int nn, int k,
+                  const void* b, int ldb, const void* a, int lda, void* c, cudaDataType_t c_type) {
+    check_cublas(
+        cublasGemmEx(handle, op_b, op_a, nn, m, k, &alpha, b, CUDA_R_16BF, ldb, a, CUDA_R_16BF, lda,
+                     &beta, c, c_type, nn, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT),
+        "cublasGemmEx");
+  };
+  CublasRates rates;
+  const double square_seconds = best_seconds_per_call([&] {
+    gemm(CUBLAS_OP_N, CUBLAS_OP_N, size, size, size, buffers[1], size, buffers[0], size, buffers[2],
+         CUDA_R_16BF);
+  });
+  const double nd = static_cast<double>(n);
+  rates.square_tflops = 2.0 * nd * nd * nd / square_seconds / 1e12;
+  // x [batch, n] @ W [n, n] -> [batch, n]
+  rates.forward_seconds = best_seconds_per_call([&] {
+    gemm(CUBLAS_OP_N, CUBLAS_OP_N, rows, size, size, buffers[1], size, buffers[0], size, buffers[2],
+         CUDA_R_16BF);
+  });
+  // dz [batch, n] @ W^T -> [batch, n]
+  rates.input_gradient_seconds = best_seconds_per_call([&] {
+    gemm(CUBLAS_OP_T, CUBLAS_OP_N, rows, size, size, buffers[1], size, buffers[0], size, buffers[2],
+         CUDA_R_16BF);
+  });
+  // x^T [n, batch] @ dz [batch, n] -> float32 [n, n]
+  rates.kernel_gradient_seconds = best_seconds_per_call([&] {
+    gemm(CUBLAS_OP_N, CUBLAS_OP_T, size, size, rows, buffers[1], size, buffers[0], size,
+         float32_out, CUDA_R_32F);
+  });
+  rates.layer_products_seconds =
+      rates.forward_seconds + rates.input_gradient_seconds + rates.kernel_gradient_seconds;
   cublasDestroy(handle);
   for (void* buffer : buffers) cudaFree(buffer);
-  const double nd = static_cast<double>(n);
-  return 2.0 * nd * nd * nd / best_seconds / 1e12;
+  cudaFree(float32_out);
+  return rates;
 }
 #endif
 
@@ -159,9 +207,9 @@ int run(const Arguments& arguments) {
 
   // Fails here, naming the device, when this build or machine has no such device.
   trainyard::backend::Backend& backend = trainyard::backend::backend_for(device);
-  std::optional<double> cublas_tflops;
+  std::optional<CublasRates> cublas;
 #ifdef TRAINYARD_GEMM_BENCH_CUBLAS
-  if (gpu) cublas_tflops = cublas_bfloat16_tflops(device.index, width);
+  if (gpu) cublas = cublas_bfloat16_rates(device.index, width, batch);
 #endif
 
   k::utils::set_random_seed(1);
@@ -216,14 +264,18 @@ int run(const Arguments& arguments) {
       3.0 * 2.0 * static_cast<double>(batch) * kLayers * static_cast<double>(width * width);
   const double model_tflops = flops / seconds / 1e12;
   char line[512];
-  if (cublas_tflops) {
+  if (cublas) {
+    const double products_ms = kLayers * cublas->layer_products_seconds * 1e3;
     std::snprintf(line, sizeof line,
                   "gemm_bench device=%s optimizer=SGD width=%lld batch=%lld steps=%d "
                   "cublas_tflops=%.1f model_tflops=%.1f fraction=%.3f step_ms=%.3f "
-                  "window_step_ms=%s",
+                  "window_step_ms=%s products_only_ms=%.3f beyond_products_ms=%.3f "
+                  "layer_products_ms=%.3f,%.3f,%.3f",
                   arguments.device.c_str(), static_cast<long long>(width),
-                  static_cast<long long>(batch), steps, *cublas_tflops, model_tflops,
-                  model_tflops / *cublas_tflops, seconds * 1e3, windows.c_str());
+                  static_cast<long long>(batch), steps, cublas->square_tflops, model_tflops,
+                  model_tflops / cublas->square_tflops, seconds * 1e3, windows.c_str(), products_ms,
+                  seconds * 1e3 - products_ms, cublas->forward_seconds * 1e3,
+                  cublas->input_gradient_seconds * 1e3, cublas->kernel_gradient_seconds * 1e3);
   } else {
     std::snprintf(line, sizeof line,
                   "gemm_bench device=%s optimizer=SGD width=%lld batch=%lld steps=%d "

@@ -57,7 +57,7 @@ figure_of() {
     cuda-tests|cuda-model-tests) grep -E "^\[  (PASSED|FAILED|SKIPPED) *\]" "$log" | grep -v "\]  *[A-Z]" | paste -sd' ' ;;
     memcheck-*) grep -E "ERROR SUMMARY" "$log" | tail -1 ;;
     mlp-accuracy|cnn-accuracy) grep -E "Test accuracy" "$log" | tail -1 ;;
-    bench-gemm) grep -E "^gemm_bench " "$log" | tail -1 | grep -oE "(cublas_tflops|model_tflops|fraction|step_ms)=[^ ]*" | paste -sd' ' ;;
+    bench-gemm) grep -E "^gemm_bench " "$log" | tail -1 | grep -oE "(cublas_tflops|model_tflops|fraction|step_ms|products_only_ms|beyond_products_ms|layer_products_ms)=[^ ]*" | paste -sd' ' ;;
     doctor) tail -1 "$log" ;;
     bench-*) tail -1 "$log" | python3 -c "import json, sys
 try:

@@ -110,7 +110,8 @@ class Backend {
   // ---- matrix products ----------------------------------------------------------------
   // c = alpha * op(a) @ op(b) + beta * c, where op transposes when asked. a, b, c are
   // viewed as matrices: [rows, last dim]. Shapes: op(a) [M, K], op(b) [K, N], c [M, N].
-  // bfloat16 products accumulate in float32.
+  // bfloat16 products accumulate in float32; bfloat16 a and b may also write a float32 c
+  // (mixed precision's kernel gradients, added to a float32 variable's gradient).
   virtual void matmul(const Tensor& a, bool transpose_a, const Tensor& b, bool transpose_b,
                       const Tensor& c, double alpha, double beta) = 0;
 

@@ -27,6 +27,26 @@ std::vector<uint8_t> ancestors(const Graph& graph, const std::vector<NodeId>& ro
   return marked;
 }
 
+// Marks every node the loss depends on through differentiable inputs only: the nodes a
+// gradient can reach. A node read only through non-differentiable inputs (labels, or a
+// kernel copy whose consumer writes the gradient to the master variable itself) gets none.
+std::vector<uint8_t> differentiable_ancestors(const Graph& graph, NodeId loss) {
+  std::vector<uint8_t> marked(static_cast<size_t>(graph.size()), 0);
+  std::vector<NodeId> stack{loss};
+  while (!stack.empty()) {
+    NodeId id = stack.back();
+    stack.pop_back();
+    if (id < 0 || marked[static_cast<size_t>(id)]) continue;
+    marked[static_cast<size_t>(id)] = 1;
+    const Node& node = graph.node(id);
+    if (node.kind != NodeKind::kOp) continue;
+    for (size_t i = 0; i < node.inputs.size(); ++i) {
+      if (node.op->differentiable(static_cast<int>(i))) stack.push_back(node.inputs[i]);
+    }
+  }
+  return marked;
+}
+
 }  // namespace
 
 StepPlan::StepPlan(const Graph& graph, const PlanRequest& request, backend::Backend& backend)
@@ -44,11 +64,12 @@ void StepPlan::schedule(const Graph& graph, const PlanRequest& request) {
   std::vector<NodeId> roots = request.outputs;
   if (request.loss >= 0) roots.push_back(request.loss);
   std::vector<uint8_t> needed = ancestors(graph, roots);
-  std::vector<uint8_t> reaches_loss =
-      request.loss >= 0 ? ancestors(graph, {request.loss}) : std::vector<uint8_t>(count, 0);
+  std::vector<uint8_t> reaches_loss = request.loss >= 0
+                                          ? differentiable_ancestors(graph, request.loss)
+                                          : std::vector<uint8_t>(count, 0);
 
   // A gradient flows into a node when it depends on a trainable variable through
-  // differentiable inputs and the loss depends on it.
+  // differentiable inputs and the loss depends on it through differentiable inputs.
   std::vector<uint8_t> needs_gradient(count, 0);
   for (NodeId id = 0; id < graph.size(); ++id) {
     const Node& node = graph.node(id);

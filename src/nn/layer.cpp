@@ -107,10 +107,13 @@ graph::VariablePtr Layer::add_weight(const std::string& name, const Shape& shape
 }
 
 graph::NodeId Layer::weight_node(graph::Graph& graph, const graph::VariablePtr& weight) const {
-  graph::NodeId variable = graph.add_variable(weight);
-  if (weight->value.dtype() == policy_.compute_dtype()) return variable;
+  return compute_copy(graph, graph.add_variable(weight));
+}
+
+graph::NodeId Layer::compute_copy(graph::Graph& graph, graph::NodeId variable) const {
+  if (graph.spec(variable).dtype == policy_.compute_dtype()) return variable;
   return graph.add_op(graph::ops::cast(policy_.compute_dtype()), {variable},
-                      weight->path + "/cast");
+                      graph.node(variable).variable->path + "/cast");
 }
 
 graph::NodeId Layer::autocast(graph::Graph& graph, graph::NodeId input) const {

@@ -104,6 +104,8 @@ class Layer {
   // The graph node for a weight, read in the compute dtype: under a mixed policy a Cast of
   // the float32 variable, whose gradient flows back to the variable in float32.
   graph::NodeId weight_node(graph::Graph& graph, const graph::VariablePtr& weight) const;
+  // The variable node `variable` read in the compute dtype: itself, or a Cast of it.
+  graph::NodeId compute_copy(graph::Graph& graph, graph::NodeId variable) const;
   // `input` cast to the compute dtype when it is floating and in another dtype (Keras's
   // autocast); otherwise `input` itself.
   graph::NodeId autocast(graph::Graph& graph, graph::NodeId input) const;

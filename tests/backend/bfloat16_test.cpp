@@ -163,6 +163,31 @@ TEST(BFloat16EntriesTest, MatmulAccumulatesInFloat) {
   }
 }
 
+// bfloat16 operands into a float32 result (mixed precision's kernel gradients): exact
+// products summed in float32, so float32's bound, not bfloat16's, and beta adds in float32.
+TEST(BFloat16EntriesTest, MatmulIntoFloat32KeepsFloat32Precision) {
+  for (bool transpose_a : {false, true}) {
+    for (bool transpose_b : {false, true}) {
+      const int64_t m = 37, k = 301, n = 29;
+      Tensor a = random_bfloat16(transpose_a ? Shape{k, m} : Shape{m, k}, 4);
+      Tensor b = random_bfloat16(transpose_b ? Shape{n, k} : Shape{k, n}, 5);
+      Tensor c = Tensor::from_vector<double>(Shape{m, n}, sample_values(m * n, 6, -1.0, 1.0))
+                     .cast(DType::kFloat32);
+      Tensor reference = as_float64(c);
+      cpu().matmul(as_float64(a), transpose_a, as_float64(b), transpose_b, reference, 0.5, 2.0);
+      cpu().matmul(a, transpose_a, b, transpose_b, c, 0.5, 2.0);
+      EXPECT_EQ(c.dtype(), DType::kFloat32);
+      EXPECT_LT(relative_error(c, reference), 1e-6)
+          << "transpose_a " << transpose_a << " transpose_b " << transpose_b;
+    }
+  }
+  // Only bfloat16 operands may write float32: float32 operands into bfloat16 are refused.
+  Tensor a32 = Tensor::zeros(Shape{2, 3}), b32 = Tensor::zeros(Shape{3, 2});
+  EXPECT_THROW(
+      cpu().matmul(a32, false, b32, false, Tensor::zeros(Shape{2, 2}, DType::kBFloat16), 1.0, 0.0),
+      ShapeError);
+}
+
 TEST(BFloat16EntriesTest, BiasAddAndItsGradient) {
   Tensor x = random_bfloat16(Shape{64, 24}, 4);
   Tensor bias = random_bfloat16(Shape{24}, 5);

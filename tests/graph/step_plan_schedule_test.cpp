@@ -207,5 +207,60 @@ TEST(StepPlanScheduleTest, ForwardOnlyPlansHaveNoBackward) {
   EXPECT_NE(frozen.describe().find("forward loss"), std::string::npos);
 }
 
+// Mixed precision's master-kernel Affine: the kernel gradient lands in the float32 variable
+// straight from the product, so the Cast that made the bfloat16 kernel copy runs forward
+// only, and the gradient matches a float64 product of the same bfloat16 values.
+TEST(StepPlanScheduleTest, MasterKernelGradientSkipsTheCast) {
+  const int64_t batch = 6, in = 5, out = 3;
+  Graph graph;
+  NodeId x = graph.add_input("x", {Shape{batch, in}, DType::kFloat32});
+  NodeId target = graph.add_input("target", {Shape{batch, out}, DType::kFloat32});
+  VariablePtr master = make_variable("dense/kernel", uniform(Shape{in, out}, -1, 1, 3));
+  NodeId kernel_variable = graph.add_variable(master);
+  NodeId x_copy = graph.add_op(ops::cast(DType::kBFloat16), {x}, "x/cast");
+  NodeId kernel = graph.add_op(ops::cast(DType::kBFloat16), {kernel_variable}, "kernel/cast");
+  NodeId dense =
+      graph.add_op(ops::affine_with_master_kernel(), {x_copy, kernel, kernel_variable}, "dense");
+  NodeId widened = graph.add_op(ops::cast(DType::kFloat32), {dense}, "dense/cast");
+  NodeId loss =
+      graph.add_op(ops::loss({LossKind::kMeanSquaredError, false}), {widened, target}, "loss");
+
+  StepPlan plan(graph, {.outputs = {}, .loss = loss}, backend::cpu_backend());
+  const std::string text = plan.describe();
+  EXPECT_EQ(text.find("backward kernel/cast"), std::string::npos) << text;
+  EXPECT_EQ(text.find("backward x/cast"), std::string::npos) << text;
+  EXPECT_NE(text.find("backward dense\n"), std::string::npos) << text;
+
+  Tensor x_value = uniform(Shape{batch, in}, -1, 1, 4);
+  plan.bind_input(x, x_value);
+  plan.bind_input(target, Tensor::zeros(Shape{batch, out}));
+  master->gradient.fill(123.0);  // overwritten, not added to: the Affine writes it first
+  plan.forward({.training = true});
+  plan.backward({.training = true});
+
+  // float64 reference from the bfloat16-rounded operands: loss = mean(z^2), z = x @ kernel,
+  // so dkernel = x^T (2 z / (batch * out)).
+  Tensor x64 = x_value.cast(DType::kBFloat16).cast(DType::kFloat64);
+  Tensor kernel64 = master->value.cast(DType::kBFloat16).cast(DType::kFloat64);
+  double difference = 0, norm = 0;
+  for (int64_t i = 0; i < in; ++i) {
+    for (int64_t j = 0; j < out; ++j) {
+      double expected = 0;
+      for (int64_t b = 0; b < batch; ++b) {
+        double z = 0;
+        for (int64_t k = 0; k < in; ++k) {
+          z += x64.data<double>()[b * in + k] * kernel64.data<double>()[k * out + j];
+        }
+        expected += x64.data<double>()[b * in + i] * 2.0 * z / static_cast<double>(batch * out);
+      }
+      const double got = master->gradient.data<float>()[i * out + j];
+      difference += (got - expected) * (got - expected);
+      norm += expected * expected;
+    }
+  }
+  // The logits are rounded to bfloat16 once (relative 2^-9) before the loss reads them.
+  EXPECT_LT(std::sqrt(difference / norm), 1e-2);
+}
+
 }  // namespace
 }  // namespace trainyard::graph

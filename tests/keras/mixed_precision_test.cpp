@@ -208,8 +208,8 @@ TEST(MixedPrecisionTest, FunctionalModelsCastAtTheirLayersAndRoundTrip) {
   EXPECT_NE(json.find(R"("dtype": "bfloat16")"), std::string::npos) << json;
 }
 
-// A layer called twice reads its float32 kernel through two Casts, whose gradients must
-// add up in the one float32 variable (the Cast's accumulate path).
+// A layer called twice writes its kernel gradient twice into the one float32 variable: the
+// second product must add to the first (the master-kernel Affine's accumulate path).
 TEST(MixedPrecisionTest, ASharedLayerSumsItsGradientsInFloat32) {
   auto make = [](const char* policy) {
     PolicyScope scope(policy);

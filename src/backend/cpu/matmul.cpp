@@ -24,10 +24,18 @@ void CpuBackend::matmul(const Tensor& a, bool transpose_a, const Tensor& b, bool
   int64_t k = transpose_a ? a_view.rows : a_view.columns;
   int64_t k_b = transpose_b ? b_view.columns : b_view.rows;
   int64_t n = transpose_b ? b_view.rows : b_view.columns;
+  const bool bfloat16_into_float32 = a.dtype() == DType::kBFloat16 && c.dtype() == DType::kFloat32;
   if (k != k_b || c_view.rows != m || c_view.columns != n || a.dtype() != b.dtype() ||
-      a.dtype() != c.dtype()) {
+      (a.dtype() != c.dtype() && !bfloat16_into_float32)) {
     throw ShapeError("matmul: cannot multiply " + a.to_string() + (transpose_a ? "^T" : "") +
                      " by " + b.to_string() + (transpose_b ? "^T" : "") + " into " + c.to_string());
+  }
+  if (bfloat16_into_float32) {
+    bfloat16_staging_.reserve(a.num_elements() + b.num_elements());
+    Tensor a32 = bfloat16_staging_.take("matmul", a, true);
+    Tensor b32 = bfloat16_staging_.take("matmul", b, true);
+    matmul(a32, transpose_a, b32, transpose_b, c, alpha, beta);
+    return;
   }
   if (c.dtype() == DType::kBFloat16) {
     // OpenBLAS here has no bfloat16 GEMM: multiply float32 copies, accumulating in float32.

@@ -39,8 +39,9 @@ void CudaBackend::matmul(const Tensor& a, bool transpose_a, const Tensor& b, boo
   const int64_t k = transpose_a ? a_view.rows : a_view.columns;
   const int64_t k_b = transpose_b ? b_view.columns : b_view.rows;
   const int64_t n = transpose_b ? b_view.rows : b_view.columns;
+  const bool bfloat16_into_float32 = a.dtype() == DType::kBFloat16 && c.dtype() == DType::kFloat32;
   if (k != k_b || c_view.rows != m || c_view.columns != n || a.dtype() != b.dtype() ||
-      a.dtype() != c.dtype()) {
+      (a.dtype() != c.dtype() && !bfloat16_into_float32)) {
     throw ShapeError("matmul: cannot multiply " + a.to_string() + (transpose_a ? "^T" : "") +
                      " by " + b.to_string() + (transpose_b ? "^T" : "") + " into " + c.to_string());
   }
@@ -55,7 +56,7 @@ void CudaBackend::matmul(const Tensor& a, bool transpose_a, const Tensor& b, boo
   activate();
   if (m == 0 || n == 0) return;
   const int blas_m = as_blas_int(m, a, b, c), blas_n = as_blas_int(n, a, b, c);
-  const bool single = c.dtype() == DType::kFloat32;
+  const bool single = c.dtype() == DType::kFloat32 && !bfloat16_into_float32;
   const bool bfloat16 = c.dtype() == DType::kBFloat16;
   if (k == 0) {
     // An empty sum: c = beta * c, as the CPU does (cuBLAS would write zeros for beta = 0).
@@ -64,7 +65,7 @@ void CudaBackend::matmul(const Tensor& a, bool transpose_a, const Tensor& b, boo
       const float scale = static_cast<float>(beta);
       TY_CUDA_CHECK(cublasScalEx(cublas_, count, &scale, CUDA_R_32F, c.raw_data(), CUDA_R_16BF, 1,
                                  CUDA_R_32F));
-    } else if (single) {
+    } else if (single || bfloat16_into_float32) {
       const float scale = static_cast<float>(beta);
       TY_CUDA_CHECK(cublasSscal(cublas_, count, &scale, static_cast<float*>(c.raw_data()), 1));
     } else {
@@ -79,12 +80,13 @@ void CudaBackend::matmul(const Tensor& a, bool transpose_a, const Tensor& b, boo
   // op(B)^T needs no transpose exactly when op(B) = B.
   const cublasOperation_t op_b = transpose_b ? CUBLAS_OP_T : CUBLAS_OP_N;
   const cublasOperation_t op_a = transpose_a ? CUBLAS_OP_T : CUBLAS_OP_N;
-  if (bfloat16) {
+  if (bfloat16 || bfloat16_into_float32) {
     // bfloat16 operands on the tensor cores, accumulated in float32; alpha and beta are float.
     const float alpha_f = static_cast<float>(alpha), beta_f = static_cast<float>(beta);
+    const cudaDataType_t c_type = bfloat16 ? CUDA_R_16BF : CUDA_R_32F;
     TY_CUDA_CHECK(cublasGemmEx(cublas_, op_b, op_a, blas_n, blas_m, blas_k, &alpha_f, b.raw_data(),
                                CUDA_R_16BF, ldb, a.raw_data(), CUDA_R_16BF, lda, &beta_f,
-                               c.raw_data(), CUDA_R_16BF, blas_n, CUBLAS_COMPUTE_32F,
+                               c.raw_data(), c_type, blas_n, CUBLAS_COMPUTE_32F,
                                CUBLAS_GEMM_DEFAULT));
   } else if (single) {
     const float alpha_f = static_cast<float>(alpha), beta_f = static_cast<float>(beta);

@@ -60,7 +60,8 @@ class Conv2d final : public Op {
 
   void backward(const OpContext& context) const override {
     auto& backend = context.backend();
-    const Tensor& dz = bias_activation_gradient(context, activation_);
+    const Tensor& dz =
+        bias_activation_gradient(context, activation_, context.num_inputs() == 3 ? 2 : -1);
     // dx [N, H, W, C]: dz convolved back through the kernel
     if (context.input_grad(0).defined()) {
       backend.conv2d_backward_input(window_, dz, context.input(1), context.input_grad(0),

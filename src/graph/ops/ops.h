@@ -17,6 +17,10 @@ using OpPtr = std::shared_ptr<const Op>;
 // (x [B, K], kernel [K, N][, bias [N]]) -> f(x @ kernel + bias)  [B, N], for a linear f or
 // one whose derivative follows from its output (backend::derivative_from_output)
 OpPtr affine(backend::Activation activation = {});
+// (x [B, K], kernel [K, N] bfloat16, master [K, N] float32[, bias [N]]) -> as affine, with
+// kernel a bfloat16 copy of master: the kernel gradient goes to master, in float32, and
+// none to kernel
+OpPtr affine_with_master_kernel(backend::Activation activation = {});
 // (x [B, C], bias [C]) -> x + bias
 OpPtr bias_add();
 // (x) -> f(x); softmax over the last axis

@@ -34,10 +34,20 @@ void Dense::build_weights(const Shape& input_shape) {
 }
 
 graph::NodeId Dense::call(graph::Graph& graph, graph::NodeId input, const CallContext&) {
-  std::vector<graph::NodeId> inputs{autocast(graph, input), weight_node(graph, kernel_)};
+  const graph::NodeId x = autocast(graph, input);
+  const graph::NodeId kernel_variable = graph.add_variable(kernel_);
+  const graph::NodeId kernel = compute_copy(graph, kernel_variable);
+  // A bfloat16 kernel copied from a float32 variable: the product writes the kernel gradient
+  // to the variable directly (see ops::affine_with_master_kernel).
+  const bool master = kernel != kernel_variable && graph.spec(kernel).dtype == DType::kBFloat16 &&
+                      kernel_->value.dtype() == DType::kFloat32;
+  std::vector<graph::NodeId> inputs{x, kernel};
+  if (master) inputs.push_back(kernel_variable);
   if (bias_) inputs.push_back(weight_node(graph, bias_));
-  graph::NodeId output =
-      graph.add_op(graph::ops::affine(fused_activation(activation_)), inputs, name());
+  const backend::Activation fused = fused_activation(activation_);
+  graph::NodeId output = graph.add_op(
+      master ? graph::ops::affine_with_master_kernel(fused) : graph::ops::affine(fused), inputs,
+      name());
   const backend::Activation remaining = remaining_activation(activation_);
   if (remaining.kind == backend::ActivationKind::kLinear) return output;
   return graph.add_op(graph::ops::activation(remaining), {output}, name() + "/activation");

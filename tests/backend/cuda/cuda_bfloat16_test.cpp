@@ -121,6 +121,30 @@ TEST_F(CudaBFloat16Test, MatmulMatchesTheFloat64Reference) {
   }
 }
 
+// bfloat16 operands into a float32 result, as mixed precision's kernel gradients use it:
+// float32 accuracy against float64, beta adding into the float32 values.
+TEST_F(CudaBFloat16Test, MatmulIntoFloat32MatchesTheFloat64Reference) {
+  const std::vector<std::vector<int64_t>> sizes = {{64, 128, 32}, {37, 301, 29}, {1, 8, 1}};
+  for (const auto& size : sizes) {
+    const int64_t m = size[0], k = size[1], n = size[2];
+    for (bool transpose_a : {false, true}) {
+      for (bool transpose_b : {false, true}) {
+        SCOPED_TRACE("m " + std::to_string(m) + " k " + std::to_string(k) + " n " +
+                     std::to_string(n) + (transpose_a ? " aT" : "") + (transpose_b ? " bT" : ""));
+        Tensor a = random_bfloat16(transpose_a ? Shape{k, m} : Shape{m, k});
+        Tensor b = random_bfloat16(transpose_b ? Shape{n, k} : Shape{k, n});
+        Tensor c = random_bfloat16(Shape{m, n}).cast(DType::kFloat32);
+        Tensor expected = as_float64(c);
+        cpu().matmul(as_float64(a), transpose_a, as_float64(b), transpose_b, expected, 0.5, 1.0);
+        Tensor got = on_gpu(c);
+        gpu().matmul(on_gpu(a), transpose_a, on_gpu(b), transpose_b, got, 0.5, 1.0);
+        EXPECT_EQ(got.dtype(), DType::kFloat32);
+        EXPECT_LE(relative_error(got, expected), 1e-5);
+      }
+    }
+  }
+}
+
 TEST_F(CudaBFloat16Test, BiasAddAndBackward) {
   for (const Shape& shape : {Shape{37, 129}, Shape{600, 33}, Shape{1, 1500}}) {
     SCOPED_TRACE(shape.to_string());
