@@ -9,10 +9,12 @@
 //   FLOPs per step = 3 * 2 * batch * sum over layers of (in * out).
 // The cuBLAS rate: cublasGemmEx M = N = K = width, bfloat16 in and out, float32 compute,
 // best of three timings of 20 calls each; the model's step time likewise the best of three
-// windows of S steps. To show where the rest of a step goes, the bench also times cuBLAS on
-// the three products of one layer in the layouts the step uses (products_only_ms, for all
-// four layers) and prints the step time beyond them (beyond_products_ms: casts, bias and
-// activation passes, the loss, the update, launch gaps).
+// windows of S steps. cuBLAS is timed before each of the model's windows, not once up front:
+// under sustained full load the GPU's clocks sag as it warms (several percent on an H200
+// within a minute), and a reference taken only on the cool card would be flattered. To show where
+// the rest of a step goes, the bench also times cuBLAS on the three products of one layer in the
+// layouts the step uses (products_only_ms, for all four layers) and prints the step time beyond
+// them (beyond_products_ms: casts, bias and activation passes, the loss, the update, launch gaps).
 //
 // Usage: gemm_bench [--device cuda:0|cpu] [--width W] [--batch B] [--steps S] [--warmup N]
 // Defaults: width = batch = 8192, 20 steps on a GPU; width = batch = 256, 5 steps on the CPU
@@ -126,73 +128,85 @@ double best_seconds_per_call(Gemm&& gemm) {
 }
 
 struct CublasRates {
-  double square_tflops = 0;  // n x n x n, bfloat16 in and out: the reference rate
+  double square_seconds = 1e30;  // n x n x n, bfloat16 in and out: the reference rate
   // One layer's three products as the model's step runs them (row-major, batch x width):
   // forward x @ W and input gradient dz @ W^T into bfloat16, kernel gradient x^T @ dz into
   // float32. Their sum is what a step of only GEMMs would take per layer.
-  double layer_products_seconds = 0;
-  double forward_seconds = 0, input_gradient_seconds = 0, kernel_gradient_seconds = 0;
+  double forward_seconds = 1e30, input_gradient_seconds = 1e30, kernel_gradient_seconds = 1e30;
+  double layer_products_seconds() const {
+    return forward_seconds + input_gradient_seconds + kernel_gradient_seconds;
+  }
 };
 
-// cuBLAS alone on device `index`, on random operands (zeros would flatter the clocks).
-CublasRates cublas_bfloat16_rates(int index, int64_t n, int64_t batch) {
-  check_cuda(cudaSetDevice(index), "cudaSetDevice");
-  const int64_t largest = std::max(n, batch);
-  const size_t elements = static_cast<size_t>(largest * n);
-  std::vector<uint16_t> host(elements);
-  trainyard::RandomGenerator generator(7);
-  for (uint16_t& value : host) {
-    value = trainyard::BFloat16::from_float(static_cast<float>(generator.uniform() - 0.5)).bits;
+// cuBLAS alone on one device, on random operands (zeros would flatter the clocks). measure()
+// may run between the model's windows, so that both see the same clocks: a GPU held at full
+// load slows down as it warms, and whichever is timed first would be flattered.
+class CublasReference {
+ public:
+  CublasReference(int index, int64_t n, int64_t batch)
+      : size_(static_cast<int>(n)), rows_(static_cast<int>(batch)) {
+    check_cuda(cudaSetDevice(index), "cudaSetDevice");
+    const size_t elements = static_cast<size_t>(std::max(n, batch) * n);
+    std::vector<uint16_t> host(elements);
+    trainyard::RandomGenerator generator(7);
+    for (uint16_t& value : host) {
+      value = trainyard::BFloat16::from_float(static_cast<float>(generator.uniform() - 0.5)).bits;
+    }
+    for (void*& buffer : buffers_) {
+      check_cuda(cudaMalloc(&buffer, elements * sizeof(uint16_t)), "cudaMalloc");
+      check_cuda(
+          cudaMemcpy(buffer, host.data(), elements * sizeof(uint16_t), cudaMemcpyHostToDevice),
+          "cudaMemcpy");
+    }
+    check_cuda(cudaMalloc(&float32_out_, static_cast<size_t>(n * n) * sizeof(float)), "cudaMalloc");
+    check_cublas(cublasCreate(&handle_), "cublasCreate");
   }
-  void* buffers[3] = {};
-  for (void*& buffer : buffers) {
-    check_cuda(cudaMalloc(&buffer, elements * sizeof(uint16_t)), "cudaMalloc");
-    check_cuda(cudaMemcpy(buffer, host.data(), elements * sizeof(uint16_t), cudaMemcpyHostToDevice),
-               "cudaMemcpy");
+  ~CublasReference() {
+    cublasDestroy(handle_);
+    for (void* buffer : buffers_) cudaFree(buffer);
+    cudaFree(float32_out_);
   }
-  void* float32_out = nullptr;
-  check_cuda(cudaMalloc(&float32_out, static_cast<size_t>(n * n) * sizeof(float)), "cudaMalloc");
-  cublasHandle_t handle = nullptr;
-  check_cublas(cublasCreate(&handle), "cublasCreate");
-  const int size = static_cast<int>(n), rows = static_cast<int>(batch);
-  const float alpha = 1.0f, beta = 0.0f;
-  // Column-major views of row-major operands, as src/backend/cuda/matmul.cpp calls cuBLAS.
-  auto gemm = [&](cublasOperation_t op_b, cublasOperation_t op_a, int m, int nn, int k,
-                  const void* b, int ldb, const void* a, int lda, void* c, cudaDataType_t c_type) {
-    check_cublas(
-        cublasGemmEx(handle, op_b, op_a, nn, m, k, &alpha, b, CUDA_R_16BF, ldb, a, CUDA_R_16BF, lda,
-                     &beta, c, c_type, nn, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT),
-        "cublasGemmEx");
-  };
-  CublasRates rates;
-  const double square_seconds = best_seconds_per_call([&] {
-    gemm(CUBLAS_OP_N, CUBLAS_OP_N, size, size, size, buffers[1], size, buffers[0], size, buffers[2],
-         CUDA_R_16BF);
-  });
-  const double nd = static_cast<double>(n);
-  rates.square_tflops = 2.0 * nd * nd * nd / square_seconds / 1e12;
-  // x [batch, n] @ W [n, n] -> [batch, n]
-  rates.forward_seconds = best_seconds_per_call([&] {
-    gemm(CUBLAS_OP_N, CUBLAS_OP_N, rows, size, size, buffers[1], size, buffers[0], size, buffers[2],
-         CUDA_R_16BF);
-  });
-  // dz [batch, n] @ W^T -> [batch, n]
-  rates.input_gradient_seconds = best_seconds_per_call([&] {
-    gemm(CUBLAS_OP_T, CUBLAS_OP_N, rows, size, size, buffers[1], size, buffers[0], size, buffers[2],
-         CUDA_R_16BF);
-  });
-  // x^T [n, batch] @ dz [batch, n] -> float32 [n, n]
-  rates.kernel_gradient_seconds = best_seconds_per_call([&] {
-    gemm(CUBLAS_OP_N, CUBLAS_OP_T, size, size, rows, buffers[1], size, buffers[0], size,
-         float32_out, CUDA_R_32F);
-  });
-  rates.layer_products_seconds =
-      rates.forward_seconds + rates.input_gradient_seconds + rates.kernel_gradient_seconds;
-  cublasDestroy(handle);
-  for (void* buffer : buffers) cudaFree(buffer);
-  cudaFree(float32_out);
-  return rates;
-}
+  CublasReference(const CublasReference&) = delete;
+  CublasReference& operator=(const CublasReference&) = delete;
+
+  // Times each product once more, keeping the best time of each in `best`.
+  void measure(CublasRates& best) {
+    const int n = size_, b = rows_;
+    auto keep = [](double& slot, double seconds) { slot = std::min(slot, seconds); };
+    keep(best.square_seconds, best_seconds_per_call([&] {
+           gemm(CUBLAS_OP_N, CUBLAS_OP_N, n, n, n, buffers_[2], CUDA_R_16BF);
+         }));
+    // x [batch, n] @ W [n, n] -> [batch, n]
+    keep(best.forward_seconds, best_seconds_per_call([&] {
+           gemm(CUBLAS_OP_N, CUBLAS_OP_N, b, n, n, buffers_[2], CUDA_R_16BF);
+         }));
+    // dz [batch, n] @ W^T -> [batch, n]
+    keep(best.input_gradient_seconds, best_seconds_per_call([&] {
+           gemm(CUBLAS_OP_T, CUBLAS_OP_N, b, n, n, buffers_[2], CUDA_R_16BF);
+         }));
+    // x^T [n, batch] @ dz [batch, n] -> float32 [n, n]
+    keep(best.kernel_gradient_seconds, best_seconds_per_call([&] {
+           gemm(CUBLAS_OP_N, CUBLAS_OP_T, n, n, b, float32_out_, CUDA_R_32F);
+         }));
+  }
+
+ private:
+  // Row-major c [m, nn] = op(a) [m, k] @ op(b) [k, nn] with a = buffers_[0], b = buffers_[1]
+  // (both width wide), as src/backend/cuda/matmul.cpp calls cuBLAS on column-major views.
+  void gemm(cublasOperation_t op_b, cublasOperation_t op_a, int m, int nn, int k, void* c,
+            cudaDataType_t c_type) {
+    const float alpha = 1.0f, beta = 0.0f;
+    check_cublas(cublasGemmEx(handle_, op_b, op_a, nn, m, k, &alpha, buffers_[1], CUDA_R_16BF,
+                              size_, buffers_[0], CUDA_R_16BF, size_, &beta, c, c_type, nn,
+                              CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT),
+                 "cublasGemmEx");
+  }
+
+  int size_, rows_;
+  void* buffers_[3] = {};
+  void* float32_out_ = nullptr;
+  cublasHandle_t handle_ = nullptr;
+};
 #endif
 
 int run(const Arguments& arguments) {
@@ -209,7 +223,11 @@ int run(const Arguments& arguments) {
   trainyard::backend::Backend& backend = trainyard::backend::backend_for(device);
   std::optional<CublasRates> cublas;
 #ifdef TRAINYARD_GEMM_BENCH_CUBLAS
-  if (gpu) cublas = cublas_bfloat16_rates(device.index, width, batch);
+  std::optional<CublasReference> reference;
+  if (gpu) {
+    reference.emplace(device.index, width, batch);
+    cublas.emplace();
+  }
 #endif
 
   k::utils::set_random_seed(1);
@@ -249,6 +267,9 @@ int run(const Arguments& arguments) {
   double seconds = 1e30;
   std::string windows;
   for (int window = 0; window < kWindows; ++window) {
+#ifdef TRAINYARD_GEMM_BENCH_CUBLAS
+    if (reference) reference->measure(*cublas);
+#endif
     const auto start = std::chrono::steady_clock::now();
     for (int i = 0; i < steps; ++i) trainer.train_step(x, y);
     backend.synchronize();
@@ -265,15 +286,17 @@ int run(const Arguments& arguments) {
   const double model_tflops = flops / seconds / 1e12;
   char line[512];
   if (cublas) {
-    const double products_ms = kLayers * cublas->layer_products_seconds * 1e3;
+    const double square_tflops =
+        2.0 * std::pow(static_cast<double>(width), 3) / cublas->square_seconds / 1e12;
+    const double products_ms = kLayers * cublas->layer_products_seconds() * 1e3;
     std::snprintf(line, sizeof line,
                   "gemm_bench device=%s optimizer=SGD width=%lld batch=%lld steps=%d "
                   "cublas_tflops=%.1f model_tflops=%.1f fraction=%.3f step_ms=%.3f "
                   "window_step_ms=%s products_only_ms=%.3f beyond_products_ms=%.3f "
                   "layer_products_ms=%.3f,%.3f,%.3f",
                   arguments.device.c_str(), static_cast<long long>(width),
-                  static_cast<long long>(batch), steps, cublas->square_tflops, model_tflops,
-                  model_tflops / cublas->square_tflops, seconds * 1e3, windows.c_str(), products_ms,
+                  static_cast<long long>(batch), steps, square_tflops, model_tflops,
+                  model_tflops / square_tflops, seconds * 1e3, windows.c_str(), products_ms,
                   seconds * 1e3 - products_ms, cublas->forward_seconds * 1e3,
                   cublas->input_gradient_seconds * 1e3, cublas->kernel_gradient_seconds * 1e3);
   } else {

@@ -5,7 +5,7 @@
 # GPU, and compute-sanitizer memcheck on short training runs; then a short table. With .gpu-bundle/bundle.tar.xz (made by
 # scripts/gpu-bundle) it runs those prebuilt programs; without one it builds with CMake here,
 # which needs the libraries scripts/setup installs. Full logs go to $OUT (or gpu-check-logs/).
-# Usage: scripts/gpu-check.sh [MLP_EPOCHS]
+# Usage: [GPU_CHECK_ONLY=REGEX] scripts/gpu-check.sh [MLP_EPOCHS]
 set -uo pipefail
 cd "$(dirname "$0")/.."
 mlp_epochs="${1:-5}"
@@ -39,9 +39,11 @@ export TRAINYARD_FASHION_MNIST="$data"
 
 table=()
 # check NAME TIMEOUT COMMAND...: runs it, keeps its log, adds a row: status, seconds, figure.
+# GPU_CHECK_ONLY=REGEX runs only the checks whose names match (a targeted rerun).
 check() {
   local name=$1 limit=$2
   shift 2
+  if [ -n "${GPU_CHECK_ONLY:-}" ] && ! [[ $name =~ $GPU_CHECK_ONLY ]]; then return; fi
   local start=$SECONDS
   timeout "$limit" "$@" >"$logs/$name.log" 2>&1
   local status=$?
@@ -57,7 +59,7 @@ figure_of() {
     cuda-tests|cuda-model-tests) grep -E "^\[  (PASSED|FAILED|SKIPPED) *\]" "$log" | grep -v "\]  *[A-Z]" | paste -sd' ' ;;
     memcheck-*) grep -E "ERROR SUMMARY" "$log" | tail -1 ;;
     mlp-accuracy|cnn-accuracy) grep -E "Test accuracy" "$log" | tail -1 ;;
-    bench-gemm) grep -E "^gemm_bench " "$log" | tail -1 | grep -oE "(cublas_tflops|model_tflops|fraction|step_ms|products_only_ms|beyond_products_ms|layer_products_ms)=[^ ]*" | paste -sd' ' ;;
+    bench-gemm*) grep -E "^gemm_bench " "$log" | tail -1 | grep -oE "(cublas_tflops|model_tflops|fraction|step_ms|products_only_ms|beyond_products_ms|layer_products_ms)=[^ ]*" | paste -sd' ' ;;
     doctor) tail -1 "$log" ;;
     bench-*) tail -1 "$log" | python3 -c "import json, sys
 try:
@@ -90,6 +92,7 @@ check bench-mlp-torch-graphs 120 python3 "$peers/torch_mlp_gpu.py" --workload ep
   --data-dir "$data" --epochs 3 --cuda-graphs
 check bench-cnn-trainyard 120 "$bin/cnn_bench" --workload epoch_b256 --epochs 3 --device cuda:0
 check bench-gemm 180 "$bin/gemm_bench" --device cuda:0
+check bench-gemm-again 180 "$bin/gemm_bench" --device cuda:0
 check bench-cnn-torch 120 python3 "$peers/torch_cnn_gpu.py" --data-dir "$data" --epochs 3
 if [ -n "$keras_site" ]; then
   check bench-mlp-keras 150 env PYTHONPATH="$keras_site" python3 "$peers/keras_gpu.py" --model mlp \
