@@ -12,5 +12,6 @@
 
 #include "distribute/collective.h"
 #include "distribute/in_process_collective.h"
+#include "distribute/mpi_collective.h"
 #include "distribute/replicated_model.h"
 #include "distribute/strategy.h"

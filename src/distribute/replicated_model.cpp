@@ -47,7 +47,7 @@ class ReplicatedModel::GradientReducer final : public keras::GradientHook {
 ReplicatedModel::ReplicatedModel(Strategy& strategy, const ModelFactory& factory)
     : strategy_(strategy) {
   StrategyScope scope(strategy);
-  const int replicas = strategy.num_replicas_in_sync();
+  const int replicas = strategy.local_replicas();
   for (int replica = 0; replica < replicas; ++replica) {
     std::unique_ptr<keras::Model> model = factory();
     if (!model) throw ValueError("ReplicatedModel: the model factory returned null");
@@ -55,7 +55,8 @@ ReplicatedModel::ReplicatedModel(Strategy& strategy, const ModelFactory& factory
       throw ValueError("ReplicatedModel: the model factory must return a compiled model ('" +
                        model->name() + "' is not)");
     }
-    reducers_.push_back(std::make_unique<GradientReducer>(strategy.collective(), replica));
+    reducers_.push_back(
+        std::make_unique<GradientReducer>(strategy.collective(), strategy.rank_of(replica)));
     model->trainer().set_gradient_hook(reducers_.back().get());
     replicas_.push_back(std::move(model));
   }
@@ -79,9 +80,11 @@ void ReplicatedModel::build(const Shape& x_shape, const Shape& y_shape) {
       Tensor& value = variable->value;
       const auto size = static_cast<size_t>(value.num_elements());
       if (value.dtype() == DType::kFloat64) {
-        strategy_.collective().broadcast(replica, std::span(value.data<double>(), size));
+        strategy_.collective().broadcast(strategy_.rank_of(replica),
+                                         std::span(value.data<double>(), size));
       } else {
-        strategy_.collective().broadcast(replica, std::span(value.data<float>(), size));
+        strategy_.collective().broadcast(strategy_.rank_of(replica),
+                                         std::span(value.data<float>(), size));
       }
     }
   });
@@ -111,7 +114,7 @@ keras::Logs ReplicatedModel::train_on_batch(const Tensor& x, const Tensor& y) {
   const int64_t per_replica = batch / replicas;
   if (!prepared_) build(x.shape(), y.shape());
   strategy_.run([&](int replica) {
-    const int64_t begin = replica * per_replica;
+    const int64_t begin = strategy_.rank_of(replica) * per_replica;
     Tensor local_x = x.slice_rows(begin, begin + per_replica);
     Tensor local_y = y.slice_rows(begin, begin + per_replica);
     keras::Trainer& trainer = replicas_[static_cast<size_t>(replica)]->trainer();
@@ -127,8 +130,15 @@ keras::Logs ReplicatedModel::train_on_batch(const Tensor& x, const Tensor& y) {
     for (size_t replica = 1; replica < replica_logs_.size(); ++replica) {
       logs[i].second += replica_logs_[replica][i].second;
     }
-    logs[i].second /= static_cast<double>(replicas);
   }
+  if (strategy_.local_replicas() < replicas) {
+    // Replicas in other processes: add their sums over the collective.
+    std::vector<double> sums;
+    for (const auto& entry : logs) sums.push_back(entry.second);
+    strategy_.collective().all_reduce_sum(strategy_.rank_of(0), std::span(sums));
+    for (size_t i = 0; i < logs.size(); ++i) logs[i].second = sums[i];
+  }
+  for (auto& entry : logs) entry.second /= static_cast<double>(replicas);
   return logs;
 }
 

@@ -41,7 +41,9 @@ class ReplicatedModel {
   // REQUIRES: build().
   void set_weights(const std::vector<Tensor>& values);
 
-  // One synchronous step on a global batch: x [batch, ...] and y [batch, ...], float32, whose
+  // One synchronous step on a global batch: x [batch, ...] and y [batch, ...], float32 (under
+  // MultiWorkerMirroredStrategy every process passes the same global batch and each replica
+  // takes its rank's slice, Keras's DATA sharding), whose
   // batch divides evenly by num_replicas_in_sync() (ValueError otherwise: Keras would give
   // some replicas one sample more, which makes the step differ from the single-device one).
   // Returns the step's loss and metrics, each the mean of the replicas' values, which is the
@@ -49,7 +51,8 @@ class ReplicatedModel {
   // replica fails or the collective times out.
   keras::Logs train_on_batch(const Tensor& x, const Tensor& y);
 
-  // Replica `index`'s model; after a step all replicas hold the same trainable weights.
+  // Local replica `index`'s model (0..strategy.local_replicas()-1); after a step all
+  // replicas hold the same trainable weights.
   keras::Model& replica(int index) const { return *replicas_.at(static_cast<size_t>(index)); }
   // Replica 0's weights (model.get_weights()).
   std::vector<Tensor> get_weights() const { return replica(0).get_weights(); }

@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "distribute/in_process_collective.h"
+#include "distribute/mpi_collective.h"
 
 namespace trainyard::distribute {
 namespace {
@@ -56,6 +57,14 @@ Strategy::Strategy(std::vector<Device> devices, std::chrono::milliseconds collec
       collective_(std::make_unique<InProcessCollective>(static_cast<int>(devices_.size()),
                                                         collective_timeout)) {}
 
+Strategy::Strategy(std::vector<Device> devices, std::unique_ptr<Collective> collective,
+                   int first_rank)
+    : devices_(std::move(devices)), collective_(std::move(collective)), first_rank_(first_rank) {
+  TY_CHECK(first_rank_ >= 0 &&
+               first_rank_ + static_cast<int>(devices_.size()) <= collective_->world_size(),
+           "Strategy: local replicas beyond the collective's ranks");
+}
+
 OneDeviceStrategy::OneDeviceStrategy(Device device) : Strategy({device}, std::chrono::minutes(5)) {}
 
 void OneDeviceStrategy::run(FunctionRef<void(int)> fn) {
@@ -69,7 +78,7 @@ MirroredStrategy::MirroredStrategy(int num_cpu_devices, MirroredOptions options)
     : Strategy(cpu_devices(num_cpu_devices), options.collective_timeout) {}
 
 void MirroredStrategy::run(FunctionRef<void(int)> fn) {
-  const int replicas = num_replicas_in_sync();
+  const int replicas = local_replicas();
   std::mutex failure_mu;
   std::exception_ptr failure;
   auto run_replica = [&](int replica) {
@@ -89,6 +98,38 @@ void MirroredStrategy::run(FunctionRef<void(int)> fn) {
   run_replica(0);
   for (std::thread& thread : threads) thread.join();
   if (failure) std::rethrow_exception(failure);
+}
+
+struct MultiWorkerMirroredStrategy::WorldMembership {
+  std::unique_ptr<Collective> collective;
+  int rank = 0;
+};
+
+MultiWorkerMirroredStrategy::WorldMembership MultiWorkerMirroredStrategy::join_world(
+    const Device& device) {
+  if (!device.is_cpu() || device.index != 0) {
+    throw ValueError("MultiWorkerMirroredStrategy: device '" + device.to_string() +
+                     "' is not supported yet; each process trains on cpu:0");
+  }
+  auto collective = std::make_unique<MpiCollective>();
+  const int rank = collective->rank();
+  return {std::move(collective), rank};
+}
+
+MultiWorkerMirroredStrategy::MultiWorkerMirroredStrategy(Device device)
+    : MultiWorkerMirroredStrategy(device, join_world(device)) {}
+
+MultiWorkerMirroredStrategy::MultiWorkerMirroredStrategy(Device device, WorldMembership world)
+    : Strategy({device}, std::move(world.collective), world.rank) {}
+
+void MultiWorkerMirroredStrategy::run(FunctionRef<void(int)> fn) {
+  try {
+    fn(0);
+  } catch (const std::exception& error) {
+    // The other processes wait in a collective that has no timeout: stop them all.
+    collective().abort(std::string("replica ") + std::to_string(rank_of(0)) +
+                       " failed: " + error.what());
+  }
 }
 
 }  // namespace trainyard::distribute

@@ -1,0 +1,158 @@
+// MultiWorkerMirroredStrategy over OpenMPI, run by ctest under `mpirun -np 2` and `-np 4`:
+// MpiCollective sums in rank order (the same bits as a local rank-order sum), broadcasts from
+// rank 0 and names mismatched calls; N processes with per-replica batch B end with the weights
+// of one model trained with batch N*B over the same samples, as MirroredStrategy's threads do.
+#include <gtest/gtest.h>
+#include <mpi.h>
+#include <trainyard/distribute.h>
+
+#include <cstring>
+#include <vector>
+
+#include "distribute/mpi_collective.h"
+#include "keras/trainer.h"
+#include "training_support.h"
+
+namespace trainyard::distribute {
+namespace {
+
+// The values rank `rank` contributes to a buffer of `length` elements.
+template <typename T>
+std::vector<T> contribution(size_t length, int rank) {
+  std::vector<T> values(length);
+  RandomGenerator generator(1000 * length + static_cast<uint64_t>(rank));
+  for (T& value : values) value = static_cast<T>(generator.uniform() * 2.0 - 1.0);
+  return values;
+}
+
+template <typename T>
+void expect_rank_order_sums() {
+  MpiCollective collective;
+  const int world = collective.world_size(), rank = collective.rank();
+  // Lengths below, at and above the number of ranks, and ones that do not split evenly.
+  for (size_t length : {size_t{0}, size_t{1}, size_t{3}, size_t{7}, size_t{1000}, size_t{4099}}) {
+    std::vector<T> buffer = contribution<T>(length, rank);
+    std::vector<T> expected = contribution<T>(length, 0);
+    for (int other = 1; other < world; ++other) {
+      std::vector<T> values = contribution<T>(length, other);
+      for (size_t i = 0; i < length; ++i) expected[i] += values[i];
+    }
+    collective.all_reduce_sum(rank, std::span(buffer));
+    EXPECT_EQ(std::memcmp(buffer.data(), expected.data(), length * sizeof(T)), 0)
+        << "length " << length << " on rank " << rank;
+  }
+}
+
+TEST(MpiCollectiveTest, AllReduceIsTheRankOrderSumFloat) {
+  expect_rank_order_sums<float>();
+}
+
+TEST(MpiCollectiveTest, AllReduceIsTheRankOrderSumDouble) {
+  expect_rank_order_sums<double>();
+}
+
+TEST(MpiCollectiveTest, BroadcastCopiesRankZeroAndBarrierReturns) {
+  MpiCollective collective;
+  std::vector<float> buffer = contribution<float>(257, collective.rank());
+  collective.broadcast(collective.rank(), std::span(buffer));
+  EXPECT_EQ(buffer, contribution<float>(257, 0));
+  collective.barrier(collective.rank());
+}
+
+TEST(MpiCollectiveTest, MismatchedLengthsAndForeignRanksAreErrors) {
+  MpiCollective collective;
+  const int rank = collective.rank();
+  EXPECT_THROW(collective.barrier(rank + 1), ValueError);
+  if (collective.world_size() == 1) GTEST_SKIP() << "one process: no lengths to disagree";
+  std::vector<double> buffer(static_cast<size_t>(10 + rank));
+  try {
+    collective.all_reduce_sum(rank, std::span(buffer));
+    ADD_FAILURE() << "mismatched lengths were accepted on rank " << rank;
+  } catch (const CollectiveError& error) {
+    EXPECT_NE(std::string(error.what()).find("differ in length"), std::string::npos)
+        << error.what();
+  }
+  // The check ran before any data moved: the group still works.
+  std::vector<double> agreed(5, 1.0);
+  collective.all_reduce_sum(rank, std::span(agreed));
+  EXPECT_EQ(agreed[4], static_cast<double>(collective.world_size()));
+}
+
+void expect_equivalent(OptimizerKind optimizer) {
+  constexpr int kSteps = 50;
+  constexpr int64_t kPerReplica = 8;
+  MultiWorkerMirroredStrategy strategy;
+  const int replicas = strategy.num_replicas_in_sync();
+  int world = 0;
+  MPI_Comm_size(MPI_COMM_WORLD, &world);
+  ASSERT_EQ(replicas, world);
+  EXPECT_EQ(strategy.local_replicas(), 1);
+  int rank = 0;
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  EXPECT_EQ(strategy.rank_of(0), rank);
+  EXPECT_EQ(strategy.is_chief(), rank == 0);
+
+  // Every process draws the same samples (the same seeds) and feeds the same global batches.
+  const int64_t global = replicas * kPerReplica;
+  Tensor x = random_features(kSteps * global, 1);
+  Tensor y = random_labels(kSteps * global, 2);
+  ReplicatedModel distributed(strategy, [&] { return make_mlp(optimizer); });
+  distributed.build(x.shape(), y.shape());
+  const std::vector<Tensor> initial = distributed.get_weights();
+
+  std::unique_ptr<k::Model> single = make_mlp(optimizer);
+  k::Trainer& trainer = single->trainer();
+  trainer.prepare(x.shape(), y.shape());
+  single->set_weights(initial);
+
+  k::Logs logs;
+  for (int step = 0; step < kSteps; ++step) {
+    Tensor batch_x = x.slice_rows(step * global, (step + 1) * global);
+    Tensor batch_y = y.slice_rows(step * global, (step + 1) * global);
+    logs = distributed.train_on_batch(batch_x, batch_y);
+    trainer.reset_metrics();
+    trainer.train_step(batch_x, batch_y);
+  }
+  std::vector<Tensor> expected = single->get_weights();
+  std::vector<Tensor> actual = distributed.get_weights();
+  ASSERT_EQ(actual.size(), expected.size());
+  MpiCollective collective;
+  for (size_t i = 0; i < expected.size(); ++i) {
+    EXPECT_LE(relative_difference(actual[i], expected[i]), 1e-5)
+        << replicas << " processes, weight " << i << ", rank " << rank;
+    EXPECT_GT(relative_difference(initial[i], expected[i]), 1e-3) << "weight " << i;
+    // Every process applied the same update: rank 0's weights, broadcast, are its own bits.
+    Tensor chief = actual[i].clone();
+    collective.broadcast(rank, std::span(chief.data<float>(), size_t(chief.num_elements())));
+    EXPECT_TRUE(same_bits(chief, actual[i])) << "rank " << rank << ", weight " << i;
+  }
+  // The logged loss is the global batch's mean loss.
+  EXPECT_NEAR(log_value(logs, "loss"), *trainer.result("loss"), 1e-5);
+  EXPECT_NEAR(log_value(logs, "accuracy"), *trainer.result("accuracy"), 1e-6);
+}
+
+TEST(MultiWorkerMirroredStrategyTest, ProcessesMatchOneModelWithTheGlobalBatchSgd) {
+  expect_equivalent(OptimizerKind::kSgd);
+}
+
+TEST(MultiWorkerMirroredStrategyTest, ProcessesMatchOneModelWithTheGlobalBatchAdam) {
+  expect_equivalent(OptimizerKind::kAdam);
+}
+
+TEST(MultiWorkerMirroredStrategyTest, OnlyCpuZeroIsAccepted) {
+  EXPECT_THROW(MultiWorkerMirroredStrategy(Device("cpu:1")), ValueError);
+}
+
+}  // namespace
+}  // namespace trainyard::distribute
+
+// MPI starts once for every test (MpiCollective then leaves it running) and ends after them.
+int main(int argc, char** argv) {
+  int provided = 0;
+  MPI_Init_thread(&argc, &argv, MPI_THREAD_SERIALIZED, &provided);
+  ::testing::InitGoogleTest(&argc, argv);
+  const int failed = RUN_ALL_TESTS();
+  // A rank's failure fails the run: mpirun reports the first non-zero exit status.
+  MPI_Finalize();
+  return failed;
+}
