@@ -6,13 +6,17 @@
 
 namespace trainyard::distribute {
 
-// Scales a replica's gradients by 1/N and sums them over the replicas.
-class ReplicatedModel::GradientReducer final : public keras::GradientHook {
+// Scales a replica's gradients by 1/N and sums them over the replicas; sums the statistics of
+// synchronized BatchNormalization layers over the replicas too.
+class ReplicatedModel::GradientReducer final : public keras::GradientHook,
+                                               public graph::CrossReplicaSum {
  public:
   GradientReducer(Collective& collective, int rank) : collective_(collective), rank_(rank) {}
 
   // The compute lock this replica holds during the current step.
   void set_lock(std::unique_lock<std::mutex>* lock) { lock_ = lock; }
+
+  void sum(std::span<double> values) override { all_reduce(values); }
 
   void on_gradients(Tensor& gradients) override {
     if (gradients.dtype() == DType::kFloat64) {
@@ -29,6 +33,12 @@ class ReplicatedModel::GradientReducer final : public keras::GradientHook {
     // loss); for N a power of two the two are bit for bit the same.
     const T scale = T(1) / static_cast<T>(collective_.world_size());
     for (T& value : values) value *= scale;
+    all_reduce(values);
+  }
+
+  // Sums over the replicas, releasing the compute pool while this replica waits for the others.
+  template <typename T>
+  void all_reduce(std::span<T> values) {
     lock_->unlock();
     try {
       collective_.all_reduce_sum(rank_, values);
@@ -58,13 +68,17 @@ ReplicatedModel::ReplicatedModel(Strategy& strategy, const ModelFactory& factory
     reducers_.push_back(
         std::make_unique<GradientReducer>(strategy.collective(), strategy.rank_of(replica)));
     model->trainer().set_gradient_hook(reducers_.back().get());
+    model->trainer().set_cross_replica_sum(reducers_.back().get());
     replicas_.push_back(std::move(model));
   }
   replica_logs_.resize(static_cast<size_t>(replicas));
 }
 
 ReplicatedModel::~ReplicatedModel() {
-  for (auto& model : replicas_) model->trainer().set_gradient_hook(nullptr);
+  for (auto& model : replicas_) {
+    model->trainer().set_gradient_hook(nullptr);
+    model->trainer().set_cross_replica_sum(nullptr);
+  }
 }
 
 void ReplicatedModel::build(const Shape& x_shape, const Shape& y_shape) {

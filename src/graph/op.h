@@ -22,11 +22,22 @@ struct TensorSpec {
   bool operator==(const TensorSpec&) const = default;
 };
 
-// Per-step facts an op may read: whether this is a training step (dropout), and a step
-// counter and seed for counter-based randomness.
+// Sums a few per-step values over the replicas of a synchronized training step, in the same
+// order on every replica (SyncBatchNormalization's statistics). Every replica's step must make
+// the same calls with the same lengths.
+class CrossReplicaSum {
+ public:
+  virtual ~CrossReplicaSum() = default;
+  virtual void sum(std::span<double> values) = 0;
+};
+
+// Per-step facts an op may read: whether this is a training step (dropout), a step counter
+// and seed for counter-based randomness, and, when the step is one replica's share of a
+// data-parallel step, how to sum values across the replicas (null otherwise).
 struct StepInfo {
   bool training = false;
   uint64_t step = 0;
+  CrossReplicaSum* cross_replica = nullptr;
 };
 
 class OpContext {

@@ -846,7 +846,7 @@ nn::LayerPtr read_batch_normalization(ConfigObject& config, const std::string& n
   options.moving_mean_initializer = read_initializer(config, "moving_mean_initializer", "zeros");
   options.moving_variance_initializer =
       read_initializer(config, "moving_variance_initializer", "ones");
-  config.require_default("synchronized", false);
+  options.synchronized = config.boolean("synchronized").value_or(false);
   config.require_default("renorm", false);
   config.ignore("renorm_momentum");  // used only with renorm
   config.ignore("fused");            // tf.keras 2: which kernel computes it, not what
@@ -1082,7 +1082,7 @@ void write_batch_normalization(const nn::BatchNormalizationOptions& options, Jso
        {"beta_regularizer", "gamma_regularizer", "beta_constraint", "gamma_constraint"}) {
     config[key] = nullptr;
   }
-  config["synchronized"] = false;
+  config["synchronized"] = options.synchronized;
   config["renorm"] = false;
   config["renorm_clipping"] = nullptr;
   config["renorm_momentum"] = 0.99;

@@ -285,7 +285,8 @@ bool Trainer::graphs_apply(const CompiledStep& step) const {
 void Trainer::queue_step_work(CompiledStep& step, StepMode mode, int64_t batch) {
   const bool training = mode == StepMode::kTrain;
   graph::StepInfo info{.training = training,
-                       .step = training ? static_cast<uint64_t>(optimizer_->iterations()) : 0};
+                       .step = training ? static_cast<uint64_t>(optimizer_->iterations()) : 0,
+                       .cross_replica = training ? cross_replica_ : nullptr};
   step.plan->forward(info);
   if (training) {
     step.plan->backward(info);

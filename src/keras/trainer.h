@@ -100,6 +100,9 @@ class Trainer {
   // Installs (or, with null, removes) the hook every train step calls before the optimizer
   // update. Not owned; it must outlive its use. Without one a step is exactly as before.
   void set_gradient_hook(GradientHook* hook) { gradient_hook_ = hook; }
+  // Lets training steps sum values across the replicas of a data-parallel step (for
+  // SyncBatchNormalization); null (the default) for a step of its own.
+  void set_cross_replica_sum(graph::CrossReplicaSum* replicas) { cross_replica_ = replicas; }
 
   // Turns step graphs on or off for the following steps (see the top of this file).
   void set_step_graphs(bool enabled) { step_graphs_ = enabled; }
@@ -151,6 +154,7 @@ class Trainer {
   Tensor parameters_;
   Tensor gradients_;
   GradientHook* gradient_hook_ = nullptr;
+  graph::CrossReplicaSum* cross_replica_ = nullptr;
   bool step_graphs_ = true;
   int64_t graph_steps_ = 0;
   // By (mode, batch size, sample-weighted).

@@ -18,7 +18,8 @@ namespace k = trainyard::keras;
 
 // Trains `replicas` replicas with per-replica batch `per_replica` and one plain model with the
 // global batch, from the same weights over the same samples, for `steps` steps.
-void expect_equivalent(int replicas, int64_t per_replica, OptimizerKind optimizer) {
+void expect_equivalent(int replicas, int64_t per_replica, OptimizerKind optimizer,
+                       ModelKind kind = ModelKind::kMlp) {
   constexpr int kSteps = 50;
   const int64_t global = replicas * per_replica;
   Tensor x = random_features(kSteps * global, 1);
@@ -26,11 +27,11 @@ void expect_equivalent(int replicas, int64_t per_replica, OptimizerKind optimize
 
   MirroredStrategy strategy(replicas);
   ASSERT_EQ(strategy.num_replicas_in_sync(), replicas);
-  ReplicatedModel mirrored(strategy, [&] { return make_mlp(optimizer); });
+  ReplicatedModel mirrored(strategy, [&] { return make_model(kind, optimizer); });
   mirrored.build(x.shape(), y.shape());
   const std::vector<Tensor> initial = mirrored.get_weights();
 
-  std::unique_ptr<k::Model> single = make_mlp(optimizer);
+  std::unique_ptr<k::Model> single = make_model(kind, optimizer);
   k::Trainer& trainer = single->trainer();
   trainer.prepare(x.shape(), y.shape());
   single->set_weights(mirrored.get_weights());
@@ -76,6 +77,15 @@ TEST(MirroredStrategyTest, TwoReplicasMatchOneWithTheGlobalBatchAdam) {
 }
 TEST(MirroredStrategyTest, FourReplicasMatchOneWithTheGlobalBatchAdam) {
   expect_equivalent(4, 8, OptimizerKind::kAdam);
+}
+
+// SyncBatchNormalization: the replicas normalize with the global batch's statistics, so they
+// end where one model on the global batch ends, moving statistics included.
+TEST(MirroredStrategyTest, SynchronizedBatchNormMatchesOneModelTwoReplicas) {
+  expect_equivalent(2, 8, OptimizerKind::kSgd, ModelKind::kSynchronizedBatchNorm);
+}
+TEST(MirroredStrategyTest, SynchronizedBatchNormMatchesOneModelFourReplicasAdam) {
+  expect_equivalent(4, 8, OptimizerKind::kAdam, ModelKind::kSynchronizedBatchNorm);
 }
 
 TEST(MirroredStrategyTest, OneDeviceStrategyIsThePlainModelBitForBit) {

@@ -78,7 +78,7 @@ TEST(MpiCollectiveTest, MismatchedLengthsAndForeignRanksAreErrors) {
   EXPECT_EQ(agreed[4], static_cast<double>(collective.world_size()));
 }
 
-void expect_equivalent(OptimizerKind optimizer) {
+void expect_equivalent(OptimizerKind optimizer, ModelKind kind = ModelKind::kMlp) {
   constexpr int kSteps = 50;
   constexpr int64_t kPerReplica = 8;
   MultiWorkerMirroredStrategy strategy;
@@ -96,11 +96,11 @@ void expect_equivalent(OptimizerKind optimizer) {
   const int64_t global = replicas * kPerReplica;
   Tensor x = random_features(kSteps * global, 1);
   Tensor y = random_labels(kSteps * global, 2);
-  ReplicatedModel distributed(strategy, [&] { return make_mlp(optimizer); });
+  ReplicatedModel distributed(strategy, [&] { return make_model(kind, optimizer); });
   distributed.build(x.shape(), y.shape());
   const std::vector<Tensor> initial = distributed.get_weights();
 
-  std::unique_ptr<k::Model> single = make_mlp(optimizer);
+  std::unique_ptr<k::Model> single = make_model(kind, optimizer);
   k::Trainer& trainer = single->trainer();
   trainer.prepare(x.shape(), y.shape());
   single->set_weights(initial);
@@ -137,6 +137,10 @@ TEST(MultiWorkerMirroredStrategyTest, ProcessesMatchOneModelWithTheGlobalBatchSg
 
 TEST(MultiWorkerMirroredStrategyTest, ProcessesMatchOneModelWithTheGlobalBatchAdam) {
   expect_equivalent(OptimizerKind::kAdam);
+}
+
+TEST(MultiWorkerMirroredStrategyTest, SynchronizedBatchNormMatchesOneModelWithTheGlobalBatch) {
+  expect_equivalent(OptimizerKind::kSgd, ModelKind::kSynchronizedBatchNorm);
 }
 
 TEST(MultiWorkerMirroredStrategyTest, OnlyCpuZeroIsAccepted) {

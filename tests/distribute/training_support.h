@@ -39,12 +39,29 @@ inline Tensor random_labels(int64_t rows, uint64_t seed) {
 
 enum class OptimizerKind { kSgd, kAdam };
 
-inline std::unique_ptr<k::Model> make_mlp(OptimizerKind optimizer) {
-  auto model = std::make_unique<k::Sequential>(k::Sequential({
-      k::layers::Dense(32, {.activation = "relu"}),
-      k::layers::Dense(16, {.activation = "tanh"}),
-      k::layers::Dense(kClasses),
-  }));
+// The MLP, or (with_batch_norm) a Dense -> BatchNormalization(synchronized=True) -> ReLU
+// -> Dense model, whose replicas match one global-batch model only when the statistics are
+// the global batch's.
+enum class ModelKind { kMlp, kSynchronizedBatchNorm };
+
+inline std::unique_ptr<k::Model> make_model(ModelKind kind, OptimizerKind optimizer) {
+  std::unique_ptr<k::Sequential> model;
+  if (kind == ModelKind::kMlp) {
+    model = std::make_unique<k::Sequential>(k::Sequential({
+        k::layers::Dense(32, {.activation = "relu"}),
+        k::layers::Dense(16, {.activation = "tanh"}),
+        k::layers::Dense(kClasses),
+    }));
+  } else {
+    model = std::make_unique<k::Sequential>(k::Sequential({
+        // No bias: BatchNormalization subtracts the mean, so a bias there gets only rounding
+        // noise as its gradient, which Adam would amplify into steps.
+        k::layers::Dense(32, {.use_bias = false}),
+        k::layers::BatchNormalization({.synchronized = true}),
+        k::layers::Activation("relu"),
+        k::layers::Dense(kClasses),
+    }));
+  }
   nn::OptimizerPtr chosen;
   if (optimizer == OptimizerKind::kSgd) {
     chosen = k::optimizers::SGD({.learning_rate = 0.1, .momentum = 0.9});
@@ -55,6 +72,10 @@ inline std::unique_ptr<k::Model> make_mlp(OptimizerKind optimizer) {
                   .loss = k::losses::SparseCategoricalCrossentropy({.from_logits = true}),
                   .metrics = {"accuracy"}});
   return model;
+}
+
+inline std::unique_ptr<k::Model> make_mlp(OptimizerKind optimizer) {
+  return make_model(ModelKind::kMlp, optimizer);
 }
 
 // max |a - b| / max |b| over one weight.

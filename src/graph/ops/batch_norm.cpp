@@ -5,6 +5,7 @@
 // inference graphs and the weights file all read it.
 #include "graph/ops/ops.h"
 #include "graph/ops/shape_checks.h"
+#include "graph/ops/synchronized_batch_norm.h"
 
 namespace trainyard::graph::ops {
 namespace {
@@ -14,7 +15,9 @@ class BatchNorm final : public Op {
   explicit BatchNorm(const BatchNormOptions& options) : options_(options) {}
 
   std::string name() const override {
-    return options_.training ? "BatchNormalization(training)" : "BatchNormalization(inference)";
+    std::string mode = options_.training ? "training" : "inference";
+    return std::string("BatchNormalization(") + (options_.synchronized ? "synchronized, " : "") +
+           mode + ")";
   }
 
   TensorSpec infer(std::span<const TensorSpec> inputs) const override {
@@ -37,6 +40,13 @@ class BatchNorm final : public Op {
 
   void forward(const OpContext& context) const override {
     auto& backend = context.backend();
+    if (CrossReplicaSum* replicas = synchronizing(context)) {
+      synchronized_batch_norm_forward(
+          context.input(0), gamma(context), beta(context), options_.epsilon, options_.momentum,
+          context.input(moving_mean_index()), context.input(moving_variance_index()),
+          context.output(), *replicas);
+      return;
+    }
     if (options_.training) {
       backend.batch_norm_training_forward(context.input(0), gamma(context), beta(context),
                                           options_.epsilon, options_.momentum,
@@ -67,6 +77,11 @@ class BatchNorm final : public Op {
       grads.accumulate_beta = context.accumulate(beta_index());
     }
     auto& backend = context.backend();
+    if (CrossReplicaSum* replicas = synchronizing(context)) {
+      synchronized_batch_norm_backward(context.input(0), gamma(context), options_.epsilon,
+                                       context.output_grad(), grads, *replicas);
+      return;
+    }
     if (options_.training) {
       backend.batch_norm_training_backward(context.input(0), gamma(context), options_.epsilon,
                                            context.output_grad(), grads);
@@ -86,6 +101,11 @@ class BatchNorm final : public Op {
   }
 
  private:
+  // The replicas to synchronize the statistics with, or null for the plain kernels.
+  CrossReplicaSum* synchronizing(const OpContext& context) const {
+    if (!options_.synchronized || !options_.training) return nullptr;
+    return context.step().cross_replica;
+  }
   int gamma_index() const { return 1; }
   int beta_index() const { return options_.scale ? 2 : 1; }
   int moving_mean_index() const { return 1 + int{options_.scale} + int{options_.center}; }

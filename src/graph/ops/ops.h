@@ -55,6 +55,10 @@ struct BatchNormOptions {
   double epsilon = 1e-3;
   bool scale = true;   // gamma input present
   bool center = true;  // beta input present
+  // Keras's synchronized=True: in a training step that has StepInfo::cross_replica, the
+  // statistics (and their gradients) are those of the global batch over every replica; CPU
+  // tensors only. Without cross_replica it is the plain batch normalization.
+  bool synchronized = false;
 };
 OpPtr batch_norm(const BatchNormOptions& options);
 // (x [B, C][, gamma [C] when scale][, beta [C] when center]) -> each row of x normalized by

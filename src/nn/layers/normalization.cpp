@@ -67,7 +67,8 @@ graph::NodeId BatchNormalization::call(graph::Graph& graph, graph::NodeId input,
                                   .momentum = options_.momentum,
                                   .epsilon = options_.epsilon,
                                   .scale = options_.scale,
-                                  .center = options_.center};
+                                  .center = options_.center,
+                                  .synchronized = options_.synchronized};
   return graph.add_op(graph::ops::batch_norm(op), inputs, name());
 }
 

@@ -18,6 +18,10 @@ struct BatchNormalizationOptions {
   Initializer gamma_initializer = "ones";
   Initializer moving_mean_initializer = "zeros";
   Initializer moving_variance_initializer = "ones";
+  // Keras's synchronized=True: under a data-parallel strategy, training steps normalize with
+  // the statistics of the global batch across every replica (SyncBatchNormalization), so the
+  // replicas together compute what one model on the global batch would. CPU devices only.
+  bool synchronized = false;
   std::string name;  // empty: "batch_normalization", "batch_normalization_1", ...
 };
 
