@@ -38,7 +38,7 @@ void expect_rank_order_sums() {
       for (size_t i = 0; i < length; ++i) expected[i] += values[i];
     }
     collective.all_reduce_sum(rank, std::span(buffer));
-    EXPECT_EQ(std::memcmp(buffer.data(), expected.data(), length * sizeof(T)), 0)
+    EXPECT_TRUE(length == 0 || std::memcmp(buffer.data(), expected.data(), length * sizeof(T)) == 0)
         << "length " << length << " on rank " << rank;
   }
 }
