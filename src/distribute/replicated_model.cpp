@@ -82,12 +82,12 @@ ReplicatedModel::~ReplicatedModel() {
 }
 
 void ReplicatedModel::build(const Shape& x_shape, const Shape& y_shape) {
+  // One replica after another on this thread: initializers draw their seeds from the global
+  // stream in creation order, so under keras.utils.set_random_seed the weights are the same
+  // in every run, which replica threads racing to build would not give.
+  for (auto& model : replicas_) model->trainer().prepare(x_shape, y_shape);
   strategy_.run([&](int replica) {
     keras::Model& model = *replicas_[static_cast<size_t>(replica)];
-    {
-      std::lock_guard lock(compute_mu_);
-      model.trainer().prepare(x_shape, y_shape);
-    }
     // Every replica starts from replica 0's weights (Keras's MirroredVariables are
     // initialized once and copied).
     for (const graph::VariablePtr& variable : model.weights()) {

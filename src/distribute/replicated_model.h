@@ -15,10 +15,26 @@
 #include <vector>
 
 #include "distribute/strategy.h"
+#include "keras/history.h"
 #include "keras/model.h"
 #include "keras/progress_bar.h"
 
 namespace trainyard::distribute {
+
+// fit()'s arguments: Keras's, for arrays, with batch_size the global batch.
+struct ReplicatedFitOptions {
+  int64_t batch_size = 32;  // global: split evenly across num_replicas_in_sync() replicas
+  int epochs = 1;
+  bool shuffle = true;
+  // The shuffling seed, the same on every process; unset: rank 0 draws one and sends it.
+  std::optional<uint64_t> seed;
+  // Evaluated after each epoch on this process's first replica ("val_" logs); undefined x:
+  // none.
+  Tensor validation_x = {};
+  Tensor validation_y = {};
+  int verbose = 2;  // 0 silent, otherwise one line per epoch, printed by the chief only
+  std::ostream* output = nullptr;  // null: std::cout
+};
 
 class ReplicatedModel {
  public:
@@ -50,6 +66,16 @@ class ReplicatedModel {
   // global-batch value since the replicas' batches are equal. Throws CollectiveError when a
   // replica fails or the collective times out.
   keras::Logs train_on_batch(const Tensor& x, const Tensor& y);
+
+  // Keras's fit over arrays x [N, ...], y [N, ...] (float32), every process passing the same
+  // arrays: each epoch visits the samples in one order shared by all processes, in global
+  // batches of options.batch_size. A batch that does not split evenly across the replicas
+  // (the last one) is trimmed to a multiple of num_replicas_in_sync(): the samples left out
+  // are at most num_replicas_in_sync() - 1, different ones each shuffled epoch. Returns the
+  // History: per epoch the sample-weighted mean of the steps' logs, then val_ logs.
+  // Throws ValueError for a batch_size below num_replicas_in_sync(), epochs < 1 or mismatched
+  // arrays.
+  keras::History fit(const Tensor& x, const Tensor& y, const ReplicatedFitOptions& options = {});
 
   // Local replica `index`'s model (0..strategy.local_replicas()-1); after a step all
   // replicas hold the same trainable weights.

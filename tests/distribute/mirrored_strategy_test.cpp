@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <sstream>
 
 #include "keras/trainer.h"
 #include "training_support.h"
@@ -86,6 +87,62 @@ TEST(MirroredStrategyTest, SynchronizedBatchNormMatchesOneModelTwoReplicas) {
 }
 TEST(MirroredStrategyTest, SynchronizedBatchNormMatchesOneModelFourReplicasAdam) {
   expect_equivalent(4, 8, OptimizerKind::kAdam, ModelKind::kSynchronizedBatchNorm);
+}
+
+// fit() over arrays: without shuffling, the replicas visit the samples in the order one model
+// does, the last global batch (4 of 100 at 16) included, and end where its fit() ends.
+TEST(MirroredStrategyTest, FitMatchesOneModelsFitWithoutShuffling) {
+  Tensor x = random_features(100, 11);
+  Tensor y = random_labels(100, 12);
+  MirroredStrategy strategy(2);
+  ReplicatedModel mirrored(strategy, [] { return make_mlp(OptimizerKind::kSgd); });
+  mirrored.build(x.shape(), y.shape());
+  std::unique_ptr<k::Model> single = make_mlp(OptimizerKind::kSgd);
+  single->trainer().prepare(x.shape(), y.shape());
+  single->set_weights(mirrored.get_weights());
+  const std::vector<Tensor> initial = mirrored.get_weights();
+
+  std::ostringstream printed;
+  k::History replicated = mirrored.fit(
+      x, y, {.batch_size = 16, .epochs = 2, .shuffle = false, .verbose = 2, .output = &printed});
+  k::History expected =
+      single->fit({x}, {y}, {.batch_size = 16, .epochs = 2, .verbose = 0, .shuffle = false});
+  std::vector<Tensor> want = single->get_weights(), got = mirrored.get_weights();
+  for (size_t i = 0; i < want.size(); ++i) {
+    EXPECT_LE(relative_difference(got[i], want[i]), 1e-5) << "weight " << i;
+    EXPECT_GT(relative_difference(initial[i], want[i]), 1e-3) << "weight " << i;
+  }
+  EXPECT_EQ(replicated.steps, 7);
+  ASSERT_EQ(replicated.history["loss"].size(), 2u);
+  EXPECT_NEAR(replicated.history["loss"][1], expected.history["loss"][1], 1e-5);
+  EXPECT_NEAR(replicated.history["accuracy"][1], expected.history["accuracy"][1], 1e-6);
+  EXPECT_NE(printed.str().find("Epoch 2/2 - 7 steps - "), std::string::npos) << printed.str();
+}
+
+// A global batch that does not split across the replicas is trimmed: 3 replicas, batches of
+// 7 train on 6; and a global batch smaller than the replica count is refused.
+TEST(MirroredStrategyTest, FitTrimsBatchesToTheReplicasAndShufflesDeterministically) {
+  Tensor x = random_features(21, 13);
+  Tensor y = random_labels(21, 14);
+  auto train = [&](std::optional<uint64_t> seed, bool shuffle) {
+    set_random_seed(5);
+    MirroredStrategy strategy(3);
+    ReplicatedModel mirrored(strategy, [] { return make_mlp(OptimizerKind::kSgd); });
+    k::History history = mirrored.fit(
+        x, y, {.batch_size = 7, .epochs = 2, .shuffle = shuffle, .seed = seed, .verbose = 0});
+    EXPECT_EQ(history.steps, 3);
+    return mirrored.get_weights();
+  };
+  std::vector<Tensor> first = train(42, true), again = train(42, true), plain = train({}, false);
+  bool differs = false;
+  for (size_t i = 0; i < first.size(); ++i) {
+    EXPECT_TRUE(same_bits(first[i], again[i])) << "weight " << i;
+    differs = differs || !same_bits(first[i], plain[i]);
+  }
+  EXPECT_TRUE(differs) << "shuffling changed nothing";
+  MirroredStrategy strategy(4);
+  ReplicatedModel mirrored(strategy, [] { return make_mlp(OptimizerKind::kSgd); });
+  EXPECT_THROW(mirrored.fit(x, y, {.batch_size = 3}), ValueError);
 }
 
 TEST(MirroredStrategyTest, OneDeviceStrategyIsThePlainModelBitForBit) {

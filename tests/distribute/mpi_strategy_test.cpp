@@ -7,6 +7,7 @@
 #include <trainyard/distribute.h>
 
 #include <cstring>
+#include <sstream>
 #include <vector>
 
 #include "distribute/mpi_collective.h"
@@ -141,6 +142,25 @@ TEST(MultiWorkerMirroredStrategyTest, ProcessesMatchOneModelWithTheGlobalBatchAd
 
 TEST(MultiWorkerMirroredStrategyTest, SynchronizedBatchNormMatchesOneModelWithTheGlobalBatch) {
   expect_equivalent(OptimizerKind::kSgd, ModelKind::kSynchronizedBatchNorm);
+}
+
+// fit() with shuffling and no seed: rank 0's seed reaches every process, so all of them
+// train on the same order and end with the same bits; only the chief prints.
+TEST(MultiWorkerMirroredStrategyTest, FitShufflesAlikeOnEveryProcess) {
+  MultiWorkerMirroredStrategy strategy;
+  Tensor x = random_features(64, 21);
+  Tensor y = random_labels(64, 22);
+  ReplicatedModel distributed(strategy, [] { return make_mlp(OptimizerKind::kAdam); });
+  std::ostringstream printed;
+  distributed.fit(x, y, {.batch_size = 16, .epochs = 2, .verbose = 2, .output = &printed});
+  EXPECT_EQ(printed.str().empty(), !strategy.is_chief()) << printed.str();
+  MpiCollective collective;
+  for (const Tensor& weight : distributed.get_weights()) {
+    Tensor chief = weight.clone();
+    collective.broadcast(collective.rank(),
+                         std::span(chief.data<float>(), size_t(chief.num_elements())));
+    EXPECT_TRUE(same_bits(chief, weight)) << "rank " << collective.rank();
+  }
 }
 
 TEST(MultiWorkerMirroredStrategyTest, OnlyCpuZeroIsAccepted) {
