@@ -56,10 +56,17 @@ uint64_t shared_seed(Strategy& strategy, const std::optional<uint64_t>& seed) {
   return static_cast<uint64_t>(copies[0]);
 }
 
+Tensor as_float32(const Tensor& tensor) {
+  return tensor.dtype() == DType::kFloat32 ? tensor : tensor.cast(DType::kFloat32);
+}
+
 }  // namespace
 
-keras::History ReplicatedModel::fit(const Tensor& x, const Tensor& y,
+keras::History ReplicatedModel::fit(const Tensor& x_given, const Tensor& y_given,
                                     const ReplicatedFitOptions& options) {
+  // The steps take float32; integer class labels and float64 arrays convert once, exactly for
+  // labels below 2^24.
+  const Tensor x = as_float32(x_given), y = as_float32(y_given);
   const int replicas = num_replicas_in_sync();
   check_fit_arguments(x, y, options, replicas);
   std::ostream& out = options.output ? *options.output : std::cout;

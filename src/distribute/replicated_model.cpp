@@ -86,10 +86,15 @@ void ReplicatedModel::build(const Shape& x_shape, const Shape& y_shape) {
   // stream in creation order, so under keras.utils.set_random_seed the weights are the same
   // in every run, which replica threads racing to build would not give.
   for (auto& model : replicas_) model->trainer().prepare(x_shape, y_shape);
+  // Every replica starts from replica 0's weights (Keras's MirroredVariables are initialized
+  // once and copied).
+  broadcast_weights();
+  prepared_ = true;
+}
+
+void ReplicatedModel::broadcast_weights() {
   strategy_.run([&](int replica) {
     keras::Model& model = *replicas_[static_cast<size_t>(replica)];
-    // Every replica starts from replica 0's weights (Keras's MirroredVariables are
-    // initialized once and copied).
     for (const graph::VariablePtr& variable : model.weights()) {
       Tensor& value = variable->value;
       const auto size = static_cast<size_t>(value.num_elements());
@@ -102,12 +107,12 @@ void ReplicatedModel::build(const Shape& x_shape, const Shape& y_shape) {
       }
     }
   });
-  prepared_ = true;
 }
 
 void ReplicatedModel::set_weights(const std::vector<Tensor>& values) {
   TY_CHECK(prepared_, "ReplicatedModel::set_weights before build");
   for (auto& model : replicas_) model->set_weights(values);
+  broadcast_weights();
 }
 
 keras::Logs ReplicatedModel::train_on_batch(const Tensor& x, const Tensor& y) {

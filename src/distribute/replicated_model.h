@@ -53,7 +53,8 @@ class ReplicatedModel {
   // Builds every replica for x and y shaped like these ([batch, ...]; the batch is ignored) and
   // copies replica 0's weights to the others. train_on_batch does this on first use.
   void build(const Shape& x_shape, const Shape& y_shape);
-  // Overwrites every replica's weights, in get_weights() order (Model::set_weights's errors).
+  // Overwrites every replica's weights, in get_weights() order (Model::set_weights's errors);
+  // every process calls it, and where processes pass different values rank 0's win.
   // REQUIRES: build().
   void set_weights(const std::vector<Tensor>& values);
 
@@ -67,7 +68,8 @@ class ReplicatedModel {
   // replica fails or the collective times out.
   keras::Logs train_on_batch(const Tensor& x, const Tensor& y);
 
-  // Keras's fit over arrays x [N, ...], y [N, ...] (float32), every process passing the same
+  // Keras's fit over arrays x [N, ...], y [N, ...] (converted to float32: integer labels
+  // are fine), every process passing the same
   // arrays: each epoch visits the samples in one order shared by all processes, in global
   // batches of options.batch_size. A batch that does not split evenly across the replicas
   // (the last one) is trimmed to a multiple of num_replicas_in_sync(): the samples left out
@@ -85,6 +87,9 @@ class ReplicatedModel {
 
  private:
   class GradientReducer;
+
+  // Copies rank 0's weights into every replica.
+  void broadcast_weights();
 
   Strategy& strategy_;
   std::vector<std::unique_ptr<keras::Model>> replicas_;

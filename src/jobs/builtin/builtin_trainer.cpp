@@ -13,6 +13,8 @@
 
 #include "core/error.h"
 #include "core/random.h"
+#include "distribute/replicated_model.h"
+#include "distribute/strategy.h"
 #include "jobs/builtin/channel_data.h"
 #include "jobs/builtin/output_files.h"
 #include "jobs/builtin/step_times.h"
@@ -259,6 +261,62 @@ void write_step_times(const fs::path& path, const builtin::StepTimesRecorder& st
   }
 }
 
+// How many processes mpirun (OpenMPI's OMPI_COMM_WORLD_SIZE) or a PMI launcher (PMI_SIZE)
+// started for this job; 1 when none did.
+int launched_processes(const std::map<std::string, std::string>& environment) {
+  for (const char* key : {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE"}) {
+    if (auto value = lookup(environment, key)) {
+      try {
+        return std::max(1, std::stoi(*value));
+      } catch (const std::exception&) {
+        client_error(std::string(key) + " = \"" + *value + "\" is not a process count");
+      }
+    }
+  }
+  return 1;
+}
+
+// Data-parallel training over the processes mpirun started, one replica each
+// (MultiWorkerMirroredStrategy): every process reads the same channels, the global batch is
+// batch_size, as under a Keras strategy. Returns the replicas' history; `trained` is this
+// process's replica.
+keras::History fit_across_processes(distribute::Strategy& strategy,
+                                    std::optional<distribute::ReplicatedModel>& replicated,
+                                    keras::Sequential& first, const std::string& model_config,
+                                    const TrainerSettings& settings, const SplitData& training,
+                                    const std::optional<SplitData>& validation, std::ostream& out) {
+  if (settings.validation_split > 0 && !validation) {
+    client_error(
+        "hyperparameter validation_split is not supported when the job trains on several "
+        "processes; give a validation channel instead");
+  }
+  replicated.emplace(strategy, [&] {
+    auto model = std::make_unique<keras::Sequential>(keras::model_from_json(model_config));
+    // Each replica gets its own optimizer (its own slots), made as the single model's is.
+    keras::CompileConfig compile =
+        compile_arguments(settings, keras::compile_config_from_json(model_config));
+    model->compile(
+        {.optimizer = compile.optimizer, .loss = compile.loss, .metrics = compile.metrics});
+    return model;
+  });
+  // The replicas start where one process's model would: the config's first model, built
+  // for the training samples (rank 0's, should processes have drawn different weights).
+  if (!first.built()) first.build(training.x.shape());
+  replicated->build(training.x.shape(), training.data.y.shape());
+  replicated->set_weights(first.get_weights());
+  distribute::ReplicatedFitOptions fit{.batch_size = settings.batch_size,
+                                       .epochs = settings.epochs,
+                                       .shuffle = settings.shuffle,
+                                       .seed = settings.seed,
+                                       .verbose = settings.verbose,
+                                       .output = &out};
+  if (validation) {
+    fit.validation_x = validation->x;
+    fit.validation_y = validation->data.y;
+  }
+  return replicated->fit(training.x, training.data.y, fit);
+}
+
 void train(const JobPaths& paths, std::ostream& out, std::ostream& err) {
   std::string hyperparameter_source;
   nlohmann::json hyperparameters =
@@ -313,37 +371,59 @@ void train(const JobPaths& paths, std::ostream& out, std::ostream& err) {
            "used instead\n";
   }
 
-  out << "trainyard-keras: training on " << training.x.shape()[0] << " samples ("
-      << training.data.description << ")";
-  if (validation) out << ", validating on " << validation->x.shape()[0] << " samples";
-  if (test) out << ", testing on " << test->x.shape()[0] << " samples";
-  out << "\n";
+  const int processes = launched_processes(*paths.environment);
+  std::optional<distribute::MultiWorkerMirroredStrategy> strategy;
+  std::optional<distribute::ReplicatedModel> replicated;
+  if (processes > 1) strategy.emplace();
+  const bool chief = !strategy || strategy->is_chief();
+  if (chief) {
+    out << "trainyard-keras: training on " << training.x.shape()[0] << " samples ("
+        << training.data.description << ")";
+    if (validation) out << ", validating on " << validation->x.shape()[0] << " samples";
+    if (test) out << ", testing on " << test->x.shape()[0] << " samples";
+    if (strategy)
+      out << ", across " << processes << " processes (global batch " << settings.batch_size << ")";
+    out << "\n";
+  }
 
   keras::History history;
   keras::Logs test_logs;
+  keras::Sequential* trained = &*model;
   try {
-    model->compile(
-        {.optimizer = compile.optimizer, .loss = compile.loss, .metrics = compile.metrics});
-    keras::FitOptions fit{.batch_size = settings.batch_size,
-                          .epochs = settings.epochs,
-                          .verbose = settings.verbose,
-                          .validation_split = validation ? 0.0 : settings.validation_split,
-                          .shuffle = settings.shuffle,
-                          .seed = settings.seed,
-                          .output = &out};
-    if (validation) fit.validation_data = keras::ValidationData{validation->x, validation->data.y};
-    std::shared_ptr<builtin::StepTimesRecorder> step_times;
-    std::optional<std::string> step_times_file =
-        lookup(*paths.environment, builtin::kStepTimesFileVariable);
-    if (step_times_file) {
-      step_times = std::make_shared<builtin::StepTimesRecorder>();
-      fit.callbacks.push_back(step_times);
-    }
-    history = model->fit(training.x, training.data.y, fit);
-    if (step_times) write_step_times(*step_times_file, *step_times, err);
-    if (test) {
-      test_logs =
-          model->evaluate(test->x, test->data.y, {.batch_size = settings.batch_size, .verbose = 0});
+    if (strategy) {
+      history = fit_across_processes(*strategy, replicated, *model, source.text, settings, training,
+                                     validation, out);
+      trained = dynamic_cast<keras::Sequential*>(&replicated->replica(0));
+      TY_CHECK(trained != nullptr, "a replica of a Sequential config is not Sequential");
+      if (test) {
+        test_logs = trained->evaluate(test->x, test->data.y,
+                                      {.batch_size = settings.batch_size, .verbose = 0});
+      }
+    } else {
+      model->compile(
+          {.optimizer = compile.optimizer, .loss = compile.loss, .metrics = compile.metrics});
+      keras::FitOptions fit{.batch_size = settings.batch_size,
+                            .epochs = settings.epochs,
+                            .verbose = settings.verbose,
+                            .validation_split = validation ? 0.0 : settings.validation_split,
+                            .shuffle = settings.shuffle,
+                            .seed = settings.seed,
+                            .output = &out};
+      if (validation)
+        fit.validation_data = keras::ValidationData{validation->x, validation->data.y};
+      std::shared_ptr<builtin::StepTimesRecorder> step_times;
+      std::optional<std::string> step_times_file =
+          lookup(*paths.environment, builtin::kStepTimesFileVariable);
+      if (step_times_file) {
+        step_times = std::make_shared<builtin::StepTimesRecorder>();
+        fit.callbacks.push_back(step_times);
+      }
+      history = model->fit(training.x, training.data.y, fit);
+      if (step_times) write_step_times(*step_times_file, *step_times, err);
+      if (test) {
+        test_logs = model->evaluate(test->x, test->data.y,
+                                    {.batch_size = settings.batch_size, .verbose = 0});
+      }
     }
   } catch (const InternalError&) {
     throw;
@@ -352,6 +432,11 @@ void train(const JobPaths& paths, std::ostream& out, std::ostream& err) {
                  "): " + error.what());
   }
 
+  if (!chief) {
+    // Every replica holds the same weights; the chief alone reports them and writes them.
+    out.flush();
+    return;
+  }
   keras::Logs train_logs, validation_logs;
   for (const auto& [name, values] : history.history) {
     if (values.empty()) continue;
@@ -376,7 +461,7 @@ void train(const JobPaths& paths, std::ostream& out, std::ostream& err) {
   Json history_json = Json::object();
   for (const auto& [name, values] : history.history) history_json[name] = values;
   metrics["history"] = history_json;
-  write_artifacts(paths.model_dir, *model, compile, metrics, err);
+  write_artifacts(paths.model_dir, *trained, compile, metrics, err);
   out << "trainyard-keras: wrote model.json, weights.npz and metrics.json to "
       << paths.model_dir.string() << "\n";
   out.flush();
