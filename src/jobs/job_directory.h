@@ -10,6 +10,8 @@
 //     checkpoints/
 //     code/
 //     log                    the job's combined stdout and stderr
+//     hosts/algo-<N>/        the same layout for each further host of a job with
+//                            InstanceCount N > 1 (host algo-1 is the job's own root)
 #pragma once
 
 #include <filesystem>
@@ -42,7 +44,13 @@ class JobDirectory {
   // Creates every directory above. Throws IOError naming the path that failed.
   void create() const;
 
+  // The directory host `host_index` (0-based) of the job sees as /opt/ml: this one for
+  // host 0, hosts/algo-<host_index + 1>/ below it for the others. REQUIRES: host_index >= 0.
+  JobDirectory for_host(int host_index) const;
+
  private:
+  explicit JobDirectory(std::filesystem::path root) : root_(std::move(root)) {}
+
   std::filesystem::path root_;
 };
 

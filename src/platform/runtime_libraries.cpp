@@ -92,21 +92,6 @@ void probe_openmpi(LibraryProbe& probe) {
   probe.version = openmpi_version_text(std::string(text, std::min<size_t>(length, sizeof text)));
 }
 
-std::optional<std::string> find_on_path(const std::string& program) {
-  const char* path = std::getenv("PATH");
-  if (path == nullptr) return std::nullopt;
-  std::string_view rest = path;
-  while (!rest.empty()) {
-    size_t colon = rest.find(':');
-    std::filesystem::path candidate = std::filesystem::path(rest.substr(0, colon)) / program;
-    std::error_code error;
-    if (std::filesystem::is_regular_file(candidate, error)) return candidate.string();
-    if (colon == std::string_view::npos) break;
-    rest.remove_prefix(colon + 1);
-  }
-  return std::nullopt;
-}
-
 }  // namespace
 
 std::string nccl_version_text(int code) {
@@ -139,6 +124,21 @@ RuntimeLibraries RuntimeLibraries::detect() {
   probe_openmpi(libraries.openmpi);
   libraries.mpirun = find_on_path("mpirun");
   return libraries;
+}
+
+std::optional<std::string> find_on_path(const std::string& program) {
+  const char* path = std::getenv("PATH");
+  if (path == nullptr) return std::nullopt;
+  std::string_view rest = path;
+  while (!rest.empty()) {
+    size_t colon = rest.find(':');
+    std::filesystem::path candidate = std::filesystem::path(rest.substr(0, colon)) / program;
+    std::error_code error;
+    if (std::filesystem::is_regular_file(candidate, error)) return candidate.string();
+    if (colon == std::string_view::npos) break;
+    rest.remove_prefix(colon + 1);
+  }
+  return std::nullopt;
 }
 
 }  // namespace trainyard::platform

@@ -37,5 +37,7 @@ std::string nccl_version_text(int code);
 std::string cudnn_version_text(long long code);
 // The leading "Open MPI v4.1.4" of MPI_Get_library_version's text, without the "v".
 std::string openmpi_version_text(const std::string& library_version);
+// The first regular file named `program` in the directories of PATH, or nullopt.
+std::optional<std::string> find_on_path(const std::string& program);
 
 }  // namespace trainyard::platform

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <fstream>
+#include <regex>
 #include <sstream>
 #include <thread>
 
@@ -17,6 +18,7 @@
 #include "jobs/staging/channel_stager.h"
 #include "jobs/staging/container_config.h"
 #include "platform/instance_catalog.h"
+#include "platform/runtime_libraries.h"
 
 namespace trainyard::jobs::detail {
 namespace {
@@ -119,17 +121,22 @@ class JobRun {
     store_.set_training_start_time(name_, start, start);
     move_to(SecondaryStatus::kDownloading, "Downloading input data");
     try {
-      directory_.create();
-      write_container_config(spec_, 0, host_count(), directory_);
-      for (const Channel& channel : spec_.input_data_config) {
-        TrainingInputMode mode = effective_input_mode(spec_, channel);
-        if (std::string problem = channel_staging_problem(channel, mode); !problem.empty()) {
-          fail("ClientError: " + problem);
-          return false;
+      // Each host gets its own /opt/ml: its resourceconfig.json and its share of the data.
+      for (int host = 0; host < host_count(); ++host) {
+        const JobDirectory host_directory = directory_.for_host(host);
+        host_directory.create();
+        write_container_config(spec_, host, host_count(), host_directory);
+        for (const Channel& channel : spec_.input_data_config) {
+          TrainingInputMode mode = effective_input_mode(spec_, channel);
+          if (std::string problem = channel_staging_problem(channel, mode); !problem.empty()) {
+            fail("ClientError: " + problem);
+            return false;
+          }
+          ChannelStaging staging = stage_channel(service_.object_store(), channel, mode,
+                                                 host_directory, host, host_count());
+          log_.append_line("[trainyard] " + (host_count() > 1 ? host_name(host) + ": " : "") +
+                           staging.summary());
         }
-        ChannelStaging staging =
-            stage_channel(service_.object_store(), channel, mode, directory_, 0, host_count());
-        log_.append_line("[trainyard] " + staging.summary());
       }
     } catch (const Error& error) {
       fail(std::string("ClientError: ") + error.what());
@@ -143,12 +150,20 @@ class JobRun {
   // ---- Training ---------------------------------------------------------------------
   JobRecord train(const JobPlacement& placement) {
     move_to(SecondaryStatus::kTraining, "Downloading the training image");
-    std::vector<int> gpus;
-    if (auto it = gpu_indices_.find(host_name(0)); it != gpu_indices_.end()) gpus = it->second;
     ProcessOptions process;
     try {
-      TrainingCommand command = training_command(spec_, directory_, service_.options(), gpus,
-                                                 placement, store_.arn_of(name_));
+      std::vector<TrainingCommand> hosts;
+      for (int host = 0; host < host_count(); ++host) {
+        std::vector<int> gpus;
+        auto it = gpu_indices_.find(host_name(host));
+        if (it != gpu_indices_.end()) gpus = it->second;
+        hosts.push_back(training_command(spec_, directory_.for_host(host), service_.options(), gpus,
+                                         placement, store_.arn_of(name_), host));
+      }
+      TrainingCommand command =
+          host_count() == 1
+              ? hosts.front()
+              : multi_host_command(hosts, platform::find_on_path("mpirun").value_or(""));
       process.argv = command.argv;
       process.environment = command.environment;
       process.working_directory = command.working_directory;
@@ -274,11 +289,33 @@ class JobRun {
              "and its exit status was not recorded";
     }
     std::string detail = read_prefix(directory_.failure_file(), kFailureReasonLength);
+    if (detail.empty()) detail = other_hosts_failure();
     if (detail.empty()) detail = log_.last_lines(5);
     std::string reason =
         "AlgorithmError: " + detail + ", exit code: " + std::to_string(status->shell_code());
     if (status->signaled()) reason += " (" + status->description() + ")";
     return reason;
+  }
+
+  // For a multi-host job: the first failure file another host wrote, or which host mpirun
+  // saw end abnormally ("process rank N ... exited on signal 9"), named as SageMaker names
+  // hosts; empty when neither says.
+  std::string other_hosts_failure() const {
+    for (int host = 1; host < host_count(); ++host) {
+      std::string text =
+          read_prefix(directory_.for_host(host).failure_file(), kFailureReasonLength);
+      if (!text.empty()) return host_name(host) + ": " + text;
+    }
+    if (host_count() == 1) return "";
+    std::string tail = log_.last_lines(40);
+    static const std::regex rank_line(
+        R"(process rank (\d+) with PID (\d+)[^\n]*?(exited on [^\n]*))");
+    std::smatch match;
+    if (!std::regex_search(tail, match, rank_line)) return "";
+    const int rank = std::stoi(match[1].str());
+    if (rank < 0 || rank >= host_count()) return "";
+    return "host " + host_name(rank) + " (rank " + match[1].str() + ", PID " + match[2].str() +
+           ") " + match[3].str();
   }
 
   static std::string read_prefix(const std::filesystem::path& path, size_t limit) {
