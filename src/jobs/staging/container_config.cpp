@@ -245,6 +245,19 @@ std::vector<std::string> hyperparameter_arguments(const StringMap& hyperparamete
   return arguments;
 }
 
+std::string tf_config_json(const std::vector<std::string>& hosts, const std::string& current) {
+  Json workers = Json::array();
+  int index = 0;
+  for (size_t i = 0; i < hosts.size(); ++i) {
+    workers.push_back(hosts[i] + ":8890");
+    if (hosts[i] == current) index = static_cast<int>(i);
+  }
+  Json config = {{"cluster", {{"worker", workers}}},
+                 {"environment", "cloud"},
+                 {"task", {{"index", index}, {"type", "worker"}}}};
+  return config.dump();
+}
+
 ContainerEnvironment container_environment(const TrainingJobSpec& spec, int host_index,
                                            int host_count, const JobDirectory& job_directory,
                                            int gpu_count, int cpu_count,
@@ -446,6 +459,13 @@ ContainerEnvironment container_environment(const TrainingJobSpec& spec, int host
   result.variables["TRAINING_JOB_ARN"] = std::string(training_job_arn);
   result.variables["CURRENT_HOST"] = cluster.current_host;
   result.variables["SAGEMAKER_BASE_DIR"] = job_directory.root().string();
+  // The TensorFlow toolkit's MultiWorkerMirroredStrategy contract: every host a worker at port
+  // 8890, in host order, this host's index as its task.
+  const PythonValue* multi_worker =
+      find_entry(sagemaker, "sagemaker_multi_worker_mirrored_strategy_enabled");
+  if (multi_worker != nullptr && python_truthy(*multi_worker)) {
+    result.variables["TF_CONFIG"] = tf_config_json(cluster.hosts, cluster.current_host);
+  }
   result.arguments = arguments;
   return result;
 }

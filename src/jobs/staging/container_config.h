@@ -77,6 +77,11 @@ struct ContainerEnvironment {
 // wins, as the toolkit overwrites them in the container. A hyperparameter whose key holds
 // '=' gets no SM_HP_ variable (no environment name can hold one). Names are upper-cased in
 // ASCII only. Throws ValueError as resource_config_json does, or for negative counts.
+// TF_CONFIG as SageMaker's TensorFlow toolkit sets it for MultiWorkerMirroredStrategy
+// (hyperparameter sagemaker_multi_worker_mirrored_strategy_enabled): every host a worker at
+// <host>:8890 in `hosts` order, environment "cloud", task {index of `current`, "worker"}.
+std::string tf_config_json(const std::vector<std::string>& hosts, const std::string& current);
+
 ContainerEnvironment container_environment(const TrainingJobSpec& spec, int host_index,
                                            int host_count, const JobDirectory& job_directory,
                                            int gpu_count, int cpu_count,

@@ -278,6 +278,19 @@ TEST_F(ContainerEnvironmentTest, FrameworkParametersAndDistribution) {
   EXPECT_TRUE(training_env["is_modelparallel_enabled"].is_null());
 }
 
+// The TensorFlow toolkit's TF_CONFIG for MultiWorkerMirroredStrategy, per host, and none
+// without the flag.
+TEST_F(ContainerEnvironmentTest, MultiWorkerMirroredStrategyGetsTfConfig) {
+  EXPECT_EQ(variables(1).count("TF_CONFIG"), 0u);
+  spec_.hyper_parameters = {{"sagemaker_multi_worker_mirrored_strategy_enabled", "true"}};
+  EXPECT_EQ(variables(1)["TF_CONFIG"],
+            R"({"cluster":{"worker":["algo-1:8890","algo-2:8890"]},"environment":"cloud",)"
+            R"("task":{"index":1,"type":"worker"}})");
+  EXPECT_EQ(nlohmann::json::parse(variables(0)["TF_CONFIG"])["task"]["index"], 0);
+  spec_.hyper_parameters = {{"sagemaker_multi_worker_mirrored_strategy_enabled", "false"}};
+  EXPECT_EQ(variables(1).count("TF_CONFIG"), 0u);
+}
+
 TEST_F(ContainerEnvironmentTest, ProgramFromTheEnvironmentWins) {
   spec_.hyper_parameters = {{"sagemaker_program", "\"train.py\""}};
   spec_.environment = {{"SAGEMAKER_PROGRAM", "entry.py"},
