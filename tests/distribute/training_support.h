@@ -11,6 +11,8 @@
 #include <string>
 
 #include "core/random.h"
+#include "distribute/replicated_model.h"
+#include "keras/trainer.h"
 
 namespace trainyard::distribute {
 
@@ -98,6 +100,51 @@ inline double log_value(const k::Logs& logs, const std::string& name) {
 
 inline bool same_bits(const Tensor& a, const Tensor& b) {
   return a.to_vector<float>() == b.to_vector<float>();
+}
+
+// Trains `replicated` (N replicas, per-replica batch `per_replica`) and one plain model with
+// the global batch N * per_replica from the same weights over the same samples for 50 steps,
+// then checks that they end alike: every weight within 1e-5 relative (and moved well beyond
+// it), and the logged loss and accuracy those of the global batch. Returns the replicated
+// weights for the caller's own checks.
+inline std::vector<Tensor> expect_matches_global_batch_model(ReplicatedModel& replicated,
+                                                             ModelKind kind,
+                                                             OptimizerKind optimizer,
+                                                             int64_t per_replica = 8) {
+  constexpr int kSteps = 50;
+  const int replicas = replicated.num_replicas_in_sync();
+  const int64_t global = replicas * per_replica;
+  Tensor x = random_features(kSteps * global, 1);
+  Tensor y = random_labels(kSteps * global, 2);
+  replicated.build(x.shape(), y.shape());
+  const std::vector<Tensor> initial = replicated.get_weights();
+
+  std::unique_ptr<k::Model> single = make_model(kind, optimizer);
+  k::Trainer& trainer = single->trainer();
+  trainer.prepare(x.shape(), y.shape());
+  single->set_weights(initial);
+
+  k::Logs logs;
+  for (int step = 0; step < kSteps; ++step) {
+    Tensor batch_x = x.slice_rows(step * global, (step + 1) * global);
+    Tensor batch_y = y.slice_rows(step * global, (step + 1) * global);
+    logs = replicated.train_on_batch(batch_x, batch_y);
+    trainer.reset_metrics();
+    trainer.train_step(batch_x, batch_y);
+  }
+  std::vector<Tensor> expected = single->get_weights();
+  std::vector<Tensor> actual = replicated.get_weights();
+  EXPECT_EQ(actual.size(), expected.size());
+  for (size_t i = 0; i < std::min(actual.size(), expected.size()); ++i) {
+    EXPECT_LE(relative_difference(actual[i], expected[i]), 1e-5)
+        << replicas << " replicas, weight " << i;
+    // Training moved every weight far beyond the tolerance, so the comparison means something.
+    EXPECT_GT(relative_difference(initial[i], expected[i]), 1e-3) << "weight " << i;
+  }
+  EXPECT_NEAR(log_value(logs, "loss"), *trainer.result("loss"), 1e-5);
+  EXPECT_NEAR(log_value(logs, "accuracy"), *trainer.result("accuracy"), 1e-6);
+  EXPECT_EQ(replicated.replica(0).optimizer().iterations(), kSteps);
+  return actual;
 }
 
 }  // namespace trainyard::distribute

@@ -80,13 +80,3 @@ TEST(BuiltinTrainerAcrossProcessesTest, MatchesOneProcessAndOnlyTheChiefWrites) 
 
 }  // namespace
 }  // namespace trainyard::jobs
-
-// MPI starts once around every test; the trainer's strategy then leaves it running.
-int main(int argc, char** argv) {
-  int provided = 0;
-  MPI_Init_thread(&argc, &argv, MPI_THREAD_SERIALIZED, &provided);
-  ::testing::InitGoogleTest(&argc, argv);
-  const int failed = RUN_ALL_TESTS();
-  MPI_Finalize();
-  return failed;
-}
