@@ -6,6 +6,7 @@
 #include <cctype>
 
 #include "core/error.h"
+#include "server/connection_workers.h"
 
 namespace trainyard::server {
 namespace {
@@ -80,6 +81,9 @@ ApiServer::~ApiServer() = default;
 void ApiServer::install_handlers() {
   http_->set_payload_max_length(options_.max_body_bytes);
   http_->set_read_timeout(options_.read_timeout);
+  const size_t max_connections = options_.max_connections;
+  if (max_connections == 0) throw ValueError("max_connections must be at least 1");
+  http_->new_task_queue = [max_connections] { return new ConnectionWorkers(max_connections); };
   http_->Post("/", [this](const httplib::Request& request, httplib::Response& response) {
     if (secrets_) {
       AuthResult auth = verify_sigv4(view_of(request), secrets_, std::chrono::system_clock::now(),

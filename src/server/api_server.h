@@ -1,6 +1,7 @@
 // The HTTP front of the SageMaker API: AWS JSON 1.1 (`POST /` with `X-Amz-Target:
 // SageMaker.<Operation>`) over cpp-httplib, every request's SigV4 signature verified when
-// credentials are configured, bodies capped, slow clients cut off by a read timeout, and
+// credentials are configured, bodies capped, slow clients cut off by a read timeout without
+// holding back other clients (a thread per connection, up to max_connections), and
 // every answer carrying x-amzn-RequestId (and x-amzn-ErrorType for errors).
 #pragma once
 
@@ -21,7 +22,13 @@ struct ApiServerOptions {
   std::string host = "127.0.0.1";
   int port = 8080;  // 0: any free port (see port())
   size_t max_body_bytes = 1 << 20;
+  // A client that has not sent the rest of its request (headers or body) within this is cut
+  // off, freeing its thread.
   std::chrono::seconds read_timeout{10};
+  // Connections served at once, each on its own thread (see connection_workers.h): stalled
+  // clients hold a thread until read_timeout, so this many of them must stall before another
+  // client waits.
+  size_t max_connections = 256;
   SigV4Options sigv4;
   // Both set: HTTPS with this PEM certificate (chain) and private key, through OpenSSL.
   std::string tls_certificate;

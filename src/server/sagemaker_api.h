@@ -11,18 +11,10 @@
 #include <string_view>
 
 #include "jobs/service/job_service.h"
+#include "server/api_response.h"
+#include "server/sagemaker_requests.h"
 
 namespace trainyard::server {
-
-struct ApiResponse {
-  int status = 200;
-  nlohmann::ordered_json body = nlohmann::ordered_json::object();
-  std::string error_type;  // x-amzn-ErrorType; empty on success
-
-  // An AWS JSON error: {"__type": code, "message": ..., "Message": ...}; 400 unless a
-  // server fault.
-  static ApiResponse error(std::string code, const std::string& message, int status = 400);
-};
 
 class SageMakerApi {
  public:
@@ -36,15 +28,16 @@ class SageMakerApi {
 
  private:
   ApiResponse create_training_job(std::string_view body);
-  ApiResponse describe_training_job(const nlohmann::json& request);
-  ApiResponse list_training_jobs(const nlohmann::json& request);
-  ApiResponse stop_training_job(const nlohmann::json& request);
-  ApiResponse delete_training_job(const nlohmann::json& request);
-  ApiResponse add_tags(const nlohmann::json& request);
-  ApiResponse list_tags(const nlohmann::json& request);
-  ApiResponse delete_tags(const nlohmann::json& request);
-  // The job a ResourceArn names; throws a ValidationException when it names none here.
-  std::string job_of_arn(const nlohmann::json& request) const;
+  ApiResponse describe_training_job(const std::string& name);
+  ApiResponse list_training_jobs(const jobs::ListQuery& query);
+  ApiResponse stop_training_job(const std::string& name);
+  ApiResponse delete_training_job(const std::string& name);
+  ApiResponse add_tags(const AddTagsRequest& request);
+  ApiResponse list_tags(const std::string& resource_arn);
+  ApiResponse delete_tags(const DeleteTagsRequest& request);
+  // The job a ResourceArn names; throws a RequestError (ValidationException) when it names
+  // none here.
+  std::string job_of_arn(const std::string& arn) const;
 
   jobs::JobService& service_;
   std::function<void(const std::string&)> start_job_;

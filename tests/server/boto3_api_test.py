@@ -5,12 +5,15 @@ Starts the server on a free loopback port with a fresh credentials file, then dr
 the real clients: create -> the training_job_completed_or_stopped waiter -> describe
 (Completed, ModelArtifacts, FinalMetricDataList); the ListTrainingJobs paginator over more
 than 100 jobs; stop; and every refusal as botocore.exceptions.ClientError with AWS's code.
+Clients that stall mid-request are cut off after --read-timeout-seconds and, however many,
+do not hold back a normal request.
 Exit 77 (skipped) when boto3 is not installed.
 
 Usage: boto3_api_test.py TRAINYARD_EXECUTABLE
 """
 import json
 import os
+import socket
 import shutil
 import subprocess
 import sys
@@ -368,6 +371,82 @@ class ServerLifecycleTest(unittest.TestCase):
                                   self.data], capture_output=True, text=True, timeout=30)
         self.assertNotEqual(refused.returncode, 0)
         self.assertIn("without --credentials", refused.stderr)
+
+
+class SlowClientTest(unittest.TestCase):
+    """Clients that send half a request and stall must neither hold back others nor stay."""
+
+    def setUp(self):
+        self.root = tempfile.mkdtemp(prefix="trainyard-serve-slow-")
+        self.servers = []
+        self.sockets = []
+
+    def tearDown(self):
+        for connection in self.sockets:
+            connection.close()
+        for server in self.servers:
+            server.terminate()
+            server.wait(timeout=20)
+            server.stdout.close()
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    def start(self, *options):
+        server = subprocess.Popen(
+            [TRAINYARD, "serve", "--listen", "127.0.0.1:0", "--data-dir",
+             os.path.join(self.root, f"data-{len(self.servers)}"), *options],
+            stdout=subprocess.PIPE, text=True)
+        self.servers.append(server)
+        endpoint = server.stdout.readline().split("on ")[1].split(" ")[0]
+        port = int(endpoint.rsplit(":", 1)[1])
+        client = boto3.client("sagemaker", endpoint_url=endpoint, region_name="us-east-1",
+                              aws_access_key_id="any", aws_secret_access_key="any",
+                              config=Config(retries={"max_attempts": 1}, read_timeout=30,
+                                            connect_timeout=30))
+        return port, client
+
+    def stall(self, port, half_request):
+        connection = socket.create_connection(("127.0.0.1", port))
+        connection.sendall(half_request)
+        self.sockets.append(connection)
+        return connection
+
+    def assert_answers(self, client):
+        page = client.list_training_jobs(MaxResults=1)
+        self.assertEqual(page["TrainingJobSummaries"], [])
+
+    def test_a_stalled_client_is_cut_off_after_the_read_timeout(self):
+        port, client = self.start("--read-timeout-seconds", "1")
+        headers_without_end = self.stall(port, b"POST / HTTP/1.1\r\nHost: x\r\n")
+        short_body = self.stall(
+            port, b"POST / HTTP/1.1\r\nHost: x\r\nX-Amz-Target: SageMaker.ListTrainingJobs\r\n"
+                  b"Content-Length: 100\r\n\r\n{\"MaxRes")
+        self.assert_answers(client)  # meanwhile, others are served
+        for connection in (headers_without_end, short_body):
+            # The server closes the connection (end of stream) rather than wait forever; the
+            # 20 s bound only keeps a broken server from hanging the test.
+            connection.settimeout(20)
+            received = b""
+            while True:
+                chunk = connection.recv(4096)
+                if not chunk:
+                    break
+                received += chunk
+            self.assertNotIn(b"200 OK", received)
+
+    def test_more_stalled_clients_than_httplibs_pool_do_not_block_a_request(self):
+        # cpp-httplib's own pool would have 8 threads here; a 60 s read timeout means a
+        # request queued behind 40 stalled clients would outlast the client's 30 s timeout.
+        port, client = self.start("--read-timeout-seconds", "60")
+        for _ in range(40):
+            self.stall(port, b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n{")
+        self.assert_answers(client)
+
+    def test_the_connection_limit_is_an_option(self):
+        refused = subprocess.run([TRAINYARD, "serve", "--listen", "127.0.0.1:0", "--data-dir",
+                                  self.root, "--max-connections", "0"],
+                                 capture_output=True, text=True, timeout=30)
+        self.assertNotEqual(refused.returncode, 0)
+        self.assertIn("--max-connections", refused.stderr)
 
 
 if __name__ == "__main__":

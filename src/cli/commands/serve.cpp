@@ -21,6 +21,8 @@ struct ServeArguments {
   std::string data_dir;
   std::string credentials;
   size_t max_body_bytes = 1 << 20;
+  int read_timeout_seconds = 10;
+  size_t max_connections = 256;
   std::string tls_certificate;
   std::string tls_private_key;
 };
@@ -71,6 +73,8 @@ void serve(const ServeArguments& arguments) {
                          {.host = host,
                           .port = port,
                           .max_body_bytes = arguments.max_body_bytes,
+                          .read_timeout = std::chrono::seconds(arguments.read_timeout_seconds),
+                          .max_connections = arguments.max_connections,
                           .tls_certificate = arguments.tls_certificate,
                           .tls_private_key = arguments.tls_private_key});
   http.bind();
@@ -103,6 +107,14 @@ void add_serve_commands(CLI::App& app) {
       ->add_option("--max-body-bytes", arguments->max_body_bytes,
                    "Largest request body accepted (default 1 MiB)")
       ->check(CLI::Range(size_t{1024}, size_t{64} << 20));
+  serve_command
+      ->add_option("--read-timeout-seconds", arguments->read_timeout_seconds,
+                   "Cut off a client that stalls mid-request this long (default 10)")
+      ->check(CLI::Range(1, 3600));
+  serve_command
+      ->add_option("--max-connections", arguments->max_connections,
+                   "Connections served at once, one thread each (default 256)")
+      ->check(CLI::Range(size_t{1}, size_t{4096}));
   serve_command->add_option("--tls-certificate", arguments->tls_certificate,
                             "PEM certificate (chain): serve HTTPS");
   serve_command->add_option("--tls-key", arguments->tls_private_key,
