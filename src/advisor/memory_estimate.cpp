@@ -56,6 +56,9 @@ uint64_t convolution_workspace(const StepActivations& step, int64_t batch_size, 
   return largest;
 }
 
+MemoryEstimate estimate_with_slots(const keras::Model& model, int64_t batch_size, size_t slots,
+                                   Device device);
+
 }  // namespace
 
 uint64_t MemoryEstimate::total() const {
@@ -64,6 +67,18 @@ uint64_t MemoryEstimate::total() const {
 
 MemoryEstimate estimate_training_memory(const keras::Model& model, int64_t batch_size,
                                         const std::string& optimizer, Device device) {
+  return estimate_with_slots(model, batch_size, slot_count(model, optimizer), device);
+}
+
+MemoryEstimate estimate_training_memory(const keras::Model& model, int64_t batch_size,
+                                        const nn::Optimizer& optimizer, Device device) {
+  return estimate_with_slots(model, batch_size, optimizer.slot_names().size(), device);
+}
+
+namespace {
+
+MemoryEstimate estimate_with_slots(const keras::Model& model, int64_t batch_size, size_t slots,
+                                   Device device) {
   if (!model.built()) {
     throw ValueError("estimate_training_memory: model '" + model.name() +
                      "' is not built; build it for its input shapes first");
@@ -81,12 +96,11 @@ MemoryEstimate estimate_training_memory(const keras::Model& model, int64_t batch
                        kPackAlignElements * kPackAlignElements;
   }
   const uint64_t packed_bytes = static_cast<uint64_t>(packed_elements) * element_bytes;
-  uint64_t exact_variables = packed_bytes * (2 + slot_count(model, optimizer));
-  uint64_t allocated_variables =
-      allocated_size(packed_bytes, device) * (2 + slot_count(model, optimizer));
+  uint64_t exact_variables = packed_bytes * (2 + slots);
+  uint64_t allocated_variables = allocated_size(packed_bytes, device) * (2 + slots);
   estimate.parameters = packed_bytes;
   estimate.gradients = packed_bytes;
-  estimate.optimizer_slots = packed_bytes * slot_count(model, optimizer);
+  estimate.optimizer_slots = packed_bytes * slots;
   for (const auto& variable : model.non_trainable_weights()) {
     uint64_t bytes = variable->value.num_elements() * dtype_size(variable->value.dtype());
     estimate.parameters += bytes;
@@ -97,6 +111,7 @@ MemoryEstimate estimate_training_memory(const keras::Model& model, int64_t batch
   StepActivations step = plan_step_activations(model, batch_size);
   estimate.activations = step.arena_bytes + step.batch_bytes;
   estimate.workspace = convolution_workspace(step, batch_size, device);
+  if (device.is_cpu()) estimate.workspace += step.float32_staging_bytes;
   uint64_t allocated_rest =
       allocated_size(step.arena_bytes, device) + allocated_size(estimate.workspace, device);
   for (uint64_t bytes : step.batch_buffer_bytes) allocated_rest += allocated_size(bytes, device);
@@ -105,5 +120,7 @@ MemoryEstimate estimate_training_memory(const keras::Model& model, int64_t batch
       (allocated_variables - exact_variables) + (allocated_rest - exact_rest);
   return estimate;
 }
+
+}  // namespace
 
 }  // namespace trainyard::advisor

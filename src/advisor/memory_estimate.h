@@ -8,6 +8,7 @@
 
 #include "core/device.h"
 #include "keras/model.h"
+#include "nn/optimizers/optimizer.h"
 
 namespace trainyard::advisor {
 
@@ -28,5 +29,8 @@ struct MemoryEstimate {             // bytes per GPU (per replica)
 // size below 1, an unknown optimizer, or an empty name on an uncompiled model.
 MemoryEstimate estimate_training_memory(const keras::Model& model, int64_t batch_size,
                                         const std::string& optimizer, Device device);
+// The same with a configured optimizer (SGD with momentum keeps one slot, without none).
+MemoryEstimate estimate_training_memory(const keras::Model& model, int64_t batch_size,
+                                        const nn::Optimizer& optimizer, Device device);
 
 }  // namespace trainyard::advisor

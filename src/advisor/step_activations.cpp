@@ -1,5 +1,6 @@
 #include "advisor/step_activations.h"
 
+#include <algorithm>
 #include <string>
 
 #include "backend/backend.h"
@@ -24,6 +25,25 @@ void collect_conv_patches(const graph::Graph& graph, StepActivations& step) {
     uint64_t rows = static_cast<uint64_t>(output[1] * output[2]);
     uint64_t depth = static_cast<uint64_t>(kernel[0] * kernel[1] * kernel[2]);
     step.conv_patch_bytes_per_sample.push_back(rows * depth * dtype_size(node.spec.dtype));
+  }
+}
+
+// bfloat16 ops other than casts: their inputs and output as float32 (backend/cpu's
+// Float32Staging), the largest one.
+void collect_float32_staging(const graph::Graph& graph, StepActivations& step) {
+  for (graph::NodeId id = 0; id < graph.size(); ++id) {
+    const graph::Node& node = graph.node(id);
+    if (node.kind != graph::NodeKind::kOp || node.op->name().rfind("Cast", 0) == 0) continue;
+    bool bfloat16 = node.spec.dtype == DType::kBFloat16;
+    int64_t elements = node.spec.shape.num_elements();
+    for (graph::NodeId input : node.inputs) {
+      bfloat16 = bfloat16 || graph.spec(input).dtype == DType::kBFloat16;
+      elements += graph.spec(input).shape.num_elements();
+    }
+    if (bfloat16) {
+      step.float32_staging_bytes =
+          std::max(step.float32_staging_bytes, static_cast<uint64_t>(elements) * sizeof(float));
+    }
   }
 }
 
@@ -73,6 +93,7 @@ StepActivations plan_step_activations(const keras::Model& model, int64_t batch_s
   for (graph::NodeId id : targets) step.batch_buffer_bytes.push_back(spec_bytes(graph.spec(id)));
   for (uint64_t bytes : step.batch_buffer_bytes) step.batch_bytes += bytes;
   collect_conv_patches(graph, step);
+  collect_float32_staging(graph, step);
   return step;
 }
 

@@ -14,6 +14,9 @@ struct StepActivations {
   uint64_t batch_bytes = 0;                           // the bound batch: inputs and targets
   std::vector<uint64_t> batch_buffer_bytes;           // the same, one entry per tensor
   std::vector<uint64_t> conv_patch_bytes_per_sample;  // im2col patches of each Conv2D
+  // The CPU backend runs a bfloat16 op on float32 copies of its tensors in one buffer: the
+  // largest op's inputs and output, widened.
+  uint64_t float32_staging_bytes = 0;
 };
 
 // Plans a training step of `model` (built) at `batch_size`. Targets are assumed as Keras's

@@ -51,6 +51,35 @@ TEST(MemoryEstimateTest, CountsOptimizerSlotsAndHalvesNothingUnderFloat32) {
   EXPECT_EQ(adam.activations, sgd.activations);
 }
 
+// The MLP's Dense layers built in code under a policy (model.json pins float32 per layer).
+keras::Sequential mlp_under(std::string_view policy) {
+  keras::mixed_precision::set_global_policy(policy);
+  keras::Sequential model({keras::layers::Flatten(),
+                           keras::layers::Dense(128, {.activation = "relu"}),
+                           keras::layers::Dense(10)});
+  keras::mixed_precision::set_global_policy("float32");
+  model.build(Shape{-1, 28, 28});
+  return model;
+}
+
+// Under mixed_bfloat16 the variables, gradients and slots stay float32 while the layers'
+// activations are bfloat16; the float32 batch is cast to a bfloat16 copy, which for this MLP
+// (whose input dominates) outweighs what the smaller activations save. The estimate follows
+// the graph, so it must still match the measured peak.
+TEST(MemoryEstimateTest, MixedBfloat16KeepsFloat32VariablesAndMatchesTheMeasuredPeak) {
+  keras::Sequential float32 = mlp_under("float32");
+  keras::Sequential mixed = mlp_under("mixed_bfloat16");
+  MemoryEstimate full = estimate_training_memory(float32, 256, "adam", cpu_device());
+  MemoryEstimate half = estimate_training_memory(mixed, 256, "adam", cpu_device());
+  EXPECT_EQ(half.parameters, full.parameters);
+  EXPECT_EQ(half.gradients, full.gradients);
+  EXPECT_EQ(half.optimizer_slots, full.optimizer_slots);
+  EXPECT_NE(half.activations, full.activations);
+  expect_within_20_percent(
+      "mlp mixed_bfloat16 cpu 256",
+      measure_fit([] { return mlp_under("mixed_bfloat16"); }, 256, cpu_device()));
+}
+
 TEST(MemoryEstimateTest, RejectsABatchBelowOneAndAMissingOptimizer) {
   auto model = fashion_mnist_mlp();
   model.build(Shape{-1, 28, 28});
