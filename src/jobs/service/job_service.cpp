@@ -62,7 +62,7 @@ JobRecord JobService::submit(const TrainingJobSpec& spec, std::vector<std::strin
   PlacementDecision decision = place_job(*spec.resource_config, host, options_.placement);
   if (!decision.fits()) throw PlacementRefused(decision.refusal);
   MemoryPreflight memory = check_memory(spec, host);
-  if (memory.refusal) throw PlacementRefused(*memory.refusal);
+  if (memory.refusal) throw MemoryPreflightRefused(*memory.refusal);
   if (warnings) {
     warnings->insert(warnings->end(), decision.warnings.begin(), decision.warnings.end());
     warnings->insert(warnings->end(), memory.warnings.begin(), memory.warnings.end());
