@@ -56,27 +56,7 @@ uint64_t convolution_workspace(const StepActivations& step, int64_t batch_size, 
   return largest;
 }
 
-MemoryEstimate estimate_with_slots(const keras::Model& model, int64_t batch_size, size_t slots,
-                                   Device device);
-
-}  // namespace
-
-uint64_t MemoryEstimate::total() const {
-  return parameters + gradients + optimizer_slots + activations + workspace + allocator_overhead;
-}
-
-MemoryEstimate estimate_training_memory(const keras::Model& model, int64_t batch_size,
-                                        const std::string& optimizer, Device device) {
-  return estimate_with_slots(model, batch_size, slot_count(model, optimizer), device);
-}
-
-MemoryEstimate estimate_training_memory(const keras::Model& model, int64_t batch_size,
-                                        const nn::Optimizer& optimizer, Device device) {
-  return estimate_with_slots(model, batch_size, optimizer.slot_names().size(), device);
-}
-
-namespace {
-
+// The estimate once the optimizer is known by its slot count.
 MemoryEstimate estimate_with_slots(const keras::Model& model, int64_t batch_size, size_t slots,
                                    Device device) {
   if (!model.built()) {
@@ -122,5 +102,19 @@ MemoryEstimate estimate_with_slots(const keras::Model& model, int64_t batch_size
 }
 
 }  // namespace
+
+uint64_t MemoryEstimate::total() const {
+  return parameters + gradients + optimizer_slots + activations + workspace + allocator_overhead;
+}
+
+MemoryEstimate estimate_training_memory(const keras::Model& model, int64_t batch_size,
+                                        const std::string& optimizer, Device device) {
+  return estimate_with_slots(model, batch_size, slot_count(model, optimizer), device);
+}
+
+MemoryEstimate estimate_training_memory(const keras::Model& model, int64_t batch_size,
+                                        const nn::Optimizer& optimizer, Device device) {
+  return estimate_with_slots(model, batch_size, optimizer.slot_names().size(), device);
+}
 
 }  // namespace trainyard::advisor
