@@ -89,13 +89,18 @@ MemoryEstimate estimate_with_slots(const keras::Model& model, int64_t batch_size
   }
 
   StepActivations step = plan_step_activations(model, batch_size);
-  estimate.activations = step.arena_bytes + step.batch_bytes;
+  // On a GPU the trainer copies each batch into fixed staging buffers (recorded step graphs
+  // read fixed addresses), besides the batch gathered on the device.
+  const uint64_t batch_copies = device.is_cpu() ? 1 : 2;
+  estimate.activations = step.arena_bytes + batch_copies * step.batch_bytes;
   estimate.workspace = convolution_workspace(step, batch_size, device);
   if (device.is_cpu()) estimate.workspace += step.float32_staging_bytes;
   uint64_t allocated_rest =
       allocated_size(step.arena_bytes, device) + allocated_size(estimate.workspace, device);
-  for (uint64_t bytes : step.batch_buffer_bytes) allocated_rest += allocated_size(bytes, device);
-  uint64_t exact_rest = step.arena_bytes + estimate.workspace + step.batch_bytes;
+  for (uint64_t bytes : step.batch_buffer_bytes) {
+    allocated_rest += batch_copies * allocated_size(bytes, device);
+  }
+  uint64_t exact_rest = step.arena_bytes + estimate.workspace + batch_copies * step.batch_bytes;
   estimate.allocator_overhead =
       (allocated_variables - exact_variables) + (allocated_rest - exact_rest);
   return estimate;

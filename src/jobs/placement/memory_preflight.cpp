@@ -74,17 +74,31 @@ struct Sizing {
   }
 };
 
-// The cheapest priced type whose GPUs each hold `bytes`; null when none does.
+// The cheapest priced type whose GPUs each hold `bytes`; when the catalog prices none of
+// those, the one with the least GPU memory that does. Null when no type holds it.
 const platform::InstanceType* cheapest_with_memory(const platform::InstanceCatalog& catalog,
                                                    double bytes) {
-  const platform::InstanceType* best = nullptr;
+  const platform::InstanceType* priced = nullptr;
+  const platform::InstanceType* unpriced = nullptr;
   for (const auto& type : catalog.all()) {
-    if (!type.has_nvidia_gpus() || !type.accelerator_memory_gib || !type.price_usd_per_hour)
-      continue;
+    if (!type.has_nvidia_gpus() || !type.accelerator_memory_gib) continue;
     if (*type.accelerator_memory_gib * kBytesPerGib < bytes) continue;
-    if (best == nullptr || *type.price_usd_per_hour < *best->price_usd_per_hour) best = &type;
+    if (type.price_usd_per_hour) {
+      if (priced == nullptr || *type.price_usd_per_hour < *priced->price_usd_per_hour)
+        priced = &type;
+    } else if (unpriced == nullptr ||
+               *type.accelerator_memory_gib < *unpriced->accelerator_memory_gib) {
+      unpriced = &type;
+    }
   }
-  return best;
+  return priced != nullptr ? priced : unpriced;
+}
+
+std::string price_text(const platform::InstanceType& type) {
+  if (!type.price_usd_per_hour) return "price unknown";
+  char price[32];
+  std::snprintf(price, sizeof price, "%.2f USD/hour", *type.price_usd_per_hour);
+  return price;
 }
 
 std::string refusal(const TrainingJobSpec& spec, const platform::InstanceType& type,
@@ -104,11 +118,10 @@ std::string refusal(const TrainingJobSpec& spec, const platform::InstanceType& t
     text += "(1) a smaller per-GPU batch does not help: even batch 1 does not fit; ";
   }
   if (const auto* larger = cheapest_with_memory(catalog, static_cast<double>(estimate.total()))) {
-    char price[32];
-    std::snprintf(price, sizeof price, "%.2f", *larger->price_usd_per_hour);
     text += "(2) an instance type with more GPU memory: " + larger->name +
-            " is the cheapest that fits (" + gib(*larger->accelerator_memory_gib * kBytesPerGib) +
-            " per GPU, " + price + " USD/hour); ";
+            (larger->price_usd_per_hour ? " is the cheapest that fits (" : " fits (") +
+            gib(*larger->accelerator_memory_gib * kBytesPerGib) + " per GPU, " +
+            price_text(*larger) + "); ";
   } else {
     text += "(2) no catalogued instance type has GPUs with enough memory; ";
   }

@@ -81,6 +81,24 @@ TEST(MemoryPreflightTest, RefusesAJobThatDoesNotFitWithTheNumbersAndThreeWaysOut
   EXPECT_TRUE(result.warnings.empty());
 }
 
+TEST(MemoryPreflightTest, NamesAnUnpricedTypeWithEnoughMemoryWhenNoPricedOneHasIt) {
+  platform::InstanceCatalog catalog = platform::InstanceCatalog::from_csv(
+      "instance_type,vcpus,memory_gib,accelerator_count,accelerator_model,"
+      "accelerator_memory_gib_each,accelerator_arch,compute_capability,interconnect,"
+      "network_gbps,price_usd_per_hour_us_east_1,price_source,notes\n"
+      "ml.tiny.xlarge,4,16,1,NVIDIA A10G,0.01,Ampere,8.6,single GPU,10,1.0,test,\n"
+      "ml.huge.xlarge,4,16,1,NVIDIA T4,4,Turing,7.5,single GPU,10,,unknown,\n"
+      "ml.roomy.xlarge,4,16,1,NVIDIA L4,1,Ada Lovelace,8.9,single GPU,10,,unknown,\n",
+      "test.csv");
+  MemoryPreflight result =
+      check_job_memory(mlp_job(4096), catalog.require("ml.tiny.xlarge"), catalog);
+  ASSERT_TRUE(result.refusal.has_value());
+  EXPECT_NE(result.refusal->find("(2) an instance type with more GPU memory: ml.roomy.xlarge fits "
+                                 "(1.00 GiB per GPU, price unknown)"),
+            std::string::npos)
+      << *result.refusal;
+}
+
 platform::InstanceType gpu_with(double bytes) {
   platform::InstanceType type = test_catalog().require("ml.roomy.xlarge");
   type.accelerator_memory_gib = bytes / kGib;
