@@ -5,24 +5,48 @@
 #include <cstring>
 #include <new>
 
+#include "core/memory_counter.h"
+
 namespace trainyard {
 namespace {
 
 std::atomic<int64_t> g_allocation_count{0};
 
+size_t cpu_rounded_size(size_t bytes) {
+  constexpr size_t kAlignment = 64;
+  size_t rounded = (bytes + kAlignment - 1) / kAlignment * kAlignment;
+  return rounded == 0 ? kAlignment : rounded;
+}
+
 class CpuAllocator final : public Allocator {
  public:
   void* allocate(size_t bytes) override {
-    constexpr size_t kAlignment = 64;
-    size_t rounded = (bytes + kAlignment - 1) / kAlignment * kAlignment;
-    if (rounded == 0) rounded = kAlignment;
-    void* pointer = std::aligned_alloc(kAlignment, rounded);
+    size_t rounded = cpu_rounded_size(bytes);
+    void* pointer = std::aligned_alloc(64, rounded);
     if (pointer == nullptr) throw std::bad_alloc();
     std::memset(pointer, 0, rounded);
+    count(static_cast<int64_t>(rounded));
     return pointer;
   }
-  void deallocate(void* pointer, size_t) override { std::free(pointer); }
+  void deallocate(void* pointer, size_t bytes) override {
+    std::free(pointer);
+    count(-static_cast<int64_t>(cpu_rounded_size(bytes)));
+  }
   Device device() const override { return cpu_device(); }
+
+ private:
+  // The host reserves exactly what it hands out, so both counters move together.
+  static void count(int64_t bytes) {
+    static MemoryCounter& in_use = memory_in_use(cpu_device());
+    static MemoryCounter& reserved = memory_reserved(cpu_device());
+    if (bytes >= 0) {
+      in_use.add(bytes);
+      reserved.add(bytes);
+    } else {
+      in_use.remove(-bytes);
+      reserved.remove(-bytes);
+    }
+  }
 };
 
 }  // namespace

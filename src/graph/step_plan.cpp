@@ -51,12 +51,29 @@ std::vector<uint8_t> differentiable_ancestors(const Graph& graph, NodeId loss) {
 
 StepPlan::StepPlan(const Graph& graph, const PlanRequest& request, backend::Backend& backend)
     : backend_(backend), outputs_(request.outputs), loss_(request.loss) {
+  check_loss(graph);
+  schedule(graph, request);
+  allocate(graph, request);
+}
+
+StepPlan::StepPlan(const Graph& graph, const PlanRequest& request, backend::Backend& backend,
+                   MeasureOnly)
+    : backend_(backend), outputs_(request.outputs), loss_(request.loss) {
+  check_loss(graph);
+  schedule(graph, request);
+  allocate(graph, request, /*measure_only=*/true);
+}
+
+size_t StepPlan::planned_arena_bytes(const Graph& graph, const PlanRequest& request,
+                                     backend::Backend& backend) {
+  return StepPlan(graph, request, backend, MeasureOnly{}).arena_bytes();
+}
+
+void StepPlan::check_loss(const Graph& graph) const {
   if (loss_ >= 0 && graph.spec(loss_).shape.num_elements() != 1) {
     throw ShapeError("StepPlan: the loss '" + graph.node(loss_).name + "' must be a scalar, got " +
                      graph.spec(loss_).shape.to_string());
   }
-  schedule(graph, request);
-  allocate(graph, request);
 }
 
 void StepPlan::schedule(const Graph& graph, const PlanRequest& request) {
@@ -132,7 +149,7 @@ void StepPlan::schedule(const Graph& graph, const PlanRequest& request) {
   }
 }
 
-void StepPlan::allocate(const Graph& graph, const PlanRequest& request) {
+void StepPlan::allocate(const Graph& graph, const PlanRequest& request, bool measure_only) {
   const int forward_steps = static_cast<int>(forward_.size());
   const int last_step = forward_steps + static_cast<int>(backward_.size());
   auto owner = [&](NodeId id) {
@@ -190,6 +207,7 @@ void StepPlan::allocate(const Graph& graph, const PlanRequest& request) {
   }
   MemoryPlan memory = plan_memory(lifetimes);
   arena_bytes_ = memory.total_bytes;
+  if (measure_only) return;
   arena_ = std::make_shared<Storage>(std::max<size_t>(arena_bytes_, 64), backend_.allocator());
 
   for (NodeId id = 0; id < graph.size(); ++id) {

@@ -32,6 +32,11 @@ class StepPlan {
   StepPlan(const StepPlan&) = delete;
   StepPlan& operator=(const StepPlan&) = delete;
 
+  // The arena bytes a plan of `graph` for `request` would allocate, found by the same
+  // scheduling and liveness as a real plan, without allocating or touching any variable.
+  static size_t planned_arena_bytes(const Graph& graph, const PlanRequest& request,
+                                    backend::Backend& backend);
+
   // Feeds an input node for the following steps, without copying. Throws ShapeError when
   // the value's shape or dtype differs from the node's.
   void bind_input(NodeId input, const Tensor& value);
@@ -55,8 +60,14 @@ class StepPlan {
     std::vector<uint8_t> accumulate;         // backward only
   };
 
+  // Plans without allocating the arena or binding variables (planned_arena_bytes).
+  struct MeasureOnly {};
+  StepPlan(const Graph& graph, const PlanRequest& request, backend::Backend& backend, MeasureOnly);
+
+  void check_loss(const Graph& graph) const;
   void schedule(const Graph& graph, const PlanRequest& request);
-  void allocate(const Graph& graph, const PlanRequest& request);
+  // Sets arena_bytes_ and, unless `measure_only`, allocates the arena and binds every value.
+  void allocate(const Graph& graph, const PlanRequest& request, bool measure_only = false);
 
   backend::Backend& backend_;
   std::vector<Tensor> values_;     // indexed by node

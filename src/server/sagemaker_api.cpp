@@ -64,6 +64,8 @@ ApiResponse SageMakerApi::create_training_job(std::string_view body) {
         "Training job names must be unique within an AWS account and region, and a training "
         "job with this name already exists (" +
             (existing ? existing->arn : spec.training_job_name) + ")");
+  } catch (const jobs::MemoryPreflightRefused& refused) {
+    return ApiResponse::error("ValidationException", refused.what());
   } catch (const jobs::PlacementRefused& refused) {
     // What AWS answers for an instance type the account cannot get.
     return ApiResponse::error("ResourceLimitExceeded", refused.what());

@@ -3,6 +3,7 @@
 #include "backend/backend.h"
 #include "backend/cuda/cuda_check.h"
 #include "core/error.h"
+#include "core/memory_counter.h"
 
 namespace trainyard::backend::cuda {
 namespace {
@@ -69,6 +70,7 @@ void* CachingAllocator::allocate(size_t bytes) {
     auto it = free_blocks_.lower_bound(size);
     if (it != free_blocks_.end() && fits(it->first, size)) {
       pointer = it->second;
+      memory_in_use(device()).add(static_cast<int64_t>(it->first));
       cached_bytes_ -= it->first;
       free_blocks_.erase(it);
     }
@@ -93,6 +95,8 @@ void* CachingAllocator::allocate(size_t bytes) {
     std::lock_guard lock(mutex_);
     block_sizes_[pointer] = size;
     ++driver_allocations_;
+    memory_reserved(device()).add(static_cast<int64_t>(size));
+    memory_in_use(device()).add(static_cast<int64_t>(size));
   }
   TY_CUDA_CHECK(cudaMemsetAsync(pointer, 0, size, stream_));
   return pointer;
@@ -105,6 +109,7 @@ void CachingAllocator::deallocate(void* pointer, size_t) {
   if (capturing_) deallocated_while_capturing_ = true;
   free_blocks_.emplace(it->second, pointer);
   cached_bytes_ += it->second;
+  memory_in_use(device()).remove(static_cast<int64_t>(it->second));
 }
 
 void CachingAllocator::set_capturing(bool capturing) {
@@ -139,6 +144,7 @@ void CachingAllocator::release_cached() {
   for (auto& [size, pointer] : free_blocks_) {
     cudaFree(pointer);
     block_sizes_.erase(pointer);
+    memory_reserved(device()).remove(static_cast<int64_t>(size));
   }
   free_blocks_.clear();
   cached_bytes_ = 0;

@@ -2,6 +2,8 @@
 // first use, so a training step in its steady state never calls cudaMalloc. Blocks are
 // reused in stream order: the backend queues all work on one stream, so a block freed by
 // one kernel's owner is only touched again by work queued after it.
+// Bytes handed out and bytes reserved from the driver count in core/memory_counter.h's
+// counters of its device (handed out at block size, so the rounding shows in the peak).
 // Thread safety: all members may be called from any thread.
 #pragma once
 

@@ -1,6 +1,8 @@
 #include "jobs/service/job_service.h"
 
 #include "core/error.h"
+#include "jobs/builtin/builtin_trainer.h"
+#include "jobs/placement/memory_preflight.h"
 #include "jobs/runners/process.h"
 #include "jobs/service/job_run.h"
 #include "jobs/service/service_clock.h"
@@ -22,6 +24,17 @@ JobServiceOptions with_defaults(JobServiceOptions options) {
     options.trainyard_executable = std::filesystem::read_symlink("/proc/self/exe", error);
   }
   return options;
+}
+
+// Only the built-in trainer's model is known before the job runs (its model_config).
+MemoryPreflight check_memory(const TrainingJobSpec& spec, const PlacementHost& host) {
+  if (spec.algorithm_specification->training_image != kBuiltinTrainingImage ||
+      !spec.resource_config->instance_type) {
+    return {};
+  }
+  platform::InstanceType type =
+      host.catalog.resolve(*spec.resource_config->instance_type, host.resources, host.gpus);
+  return check_job_memory(spec, type, host.catalog);
 }
 
 }  // namespace
@@ -48,8 +61,12 @@ JobRecord JobService::submit(const TrainingJobSpec& spec, std::vector<std::strin
   }
   PlacementDecision decision = place_job(*spec.resource_config, host, options_.placement);
   if (!decision.fits()) throw PlacementRefused(decision.refusal);
-  if (warnings)
+  MemoryPreflight memory = check_memory(spec, host);
+  if (memory.refusal) throw MemoryPreflightRefused(*memory.refusal);
+  if (warnings) {
     warnings->insert(warnings->end(), decision.warnings.begin(), decision.warnings.end());
+    warnings->insert(warnings->end(), memory.warnings.begin(), memory.warnings.end());
+  }
   JobRecord record = store_->create(new_job_record(spec, epoch_seconds()));
   directory(record.name).create();
   return record;

@@ -57,6 +57,14 @@ class PlacementRefused : public ValueError {
   using ValueError::ValueError;
 };
 
+// The memory preflight refused the job: its model does not fit the instance type's GPU
+// memory at the requested batch (what() names the fields, the numbers and the ways out).
+// The API answers it as a ValidationException: the request, not the account, must change.
+class MemoryPreflightRefused : public PlacementRefused {
+ public:
+  using PlacementRefused::PlacementRefused;
+};
+
 // Callbacks while run() works; all optional, called on run()'s thread.
 struct RunObserver {
   // After every status change or status message change, with the job as stored.
@@ -80,7 +88,8 @@ class JobService {
 
   // CreateTrainingJob for a validated spec: places it on this host and stores it as
   // InProgress/Starting. Throws PlacementRefused (nothing stored) when it can never run
-  // here, ResourceInUse when the name was used before. Placement warnings (fewer vCPUs than
+  // here (MemoryPreflightRefused when its model cannot fit the type's GPU memory),
+  // ResourceInUse when the name was used before. Placement warnings (fewer vCPUs than
   // the type has, ...) are appended to `warnings` when given.
   JobRecord submit(const TrainingJobSpec& spec, std::vector<std::string>* warnings = nullptr);
 

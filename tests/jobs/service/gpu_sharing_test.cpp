@@ -99,6 +99,41 @@ TEST_F(GpuJobsTest, ATypeThisHostCannotEverRunIsRefusedAndNothingIsStored) {
   EXPECT_FALSE(jobs.store().get("kepler").has_value());
 }
 
+// A 784-128-10 MLP, as the built-in trainer's users give it in the model_config
+// hyperparameter.
+constexpr const char* kMlpConfig =
+    R"({"class_name": "Sequential", "config": {"name": "mlp", "layers": [)"
+    R"({"class_name": "InputLayer", "config": {"batch_shape": [null, 784]}},)"
+    R"({"class_name": "Dense", "config": {"units": 128, "activation": "relu"}},)"
+    R"({"class_name": "Dense", "config": {"units": 10}}]}})";
+
+TEST_F(GpuJobsTest, AModelThatCannotFitTheGpuMemoryIsRefusedWithTheFieldsAndNothingIsStored) {
+  platform::FakeGpuInventory host = platform::FakeGpuInventory::of("A10G", 1);
+  JobService& jobs = service(&host);
+  nlohmann::json request = script_job_request("too-much-memory", "ml.g5.xlarge");
+  request["HyperParameters"] = {{"model_config", kMlpConfig}, {"batch_size", "8000000"}};
+  try {
+    jobs.submit(parse_spec(request));
+    FAIL() << "expected MemoryPreflightRefused";
+  } catch (const MemoryPreflightRefused& refusal) {
+    const std::string text = refusal.what();
+    EXPECT_THAT(text, HasSubstr("ResourceConfig.InstanceType ml.g5.xlarge"));
+    EXPECT_THAT(text, HasSubstr("HyperParameters.batch_size 8000000"));
+    EXPECT_THAT(text, HasSubstr("(1) a smaller per-GPU batch"));
+    EXPECT_THAT(text, HasSubstr("(2) an instance type with more GPU memory"));
+    EXPECT_THAT(text, HasSubstr("(3) more GPUs"));
+  }
+  EXPECT_FALSE(jobs.store().get("too-much-memory").has_value());
+
+  // At 32 samples it fits a 24 GB A10G with room to spare: stored, no memory warning.
+  request["TrainingJobName"] = "fits";
+  request["HyperParameters"]["batch_size"] = "32";
+  std::vector<std::string> warnings;
+  jobs.submit(parse_spec(request), &warnings);
+  EXPECT_TRUE(jobs.store().get("fits").has_value());
+  for (const auto& warning : warnings) EXPECT_THAT(warning, ::testing::Not(HasSubstr("10%")));
+}
+
 TEST_F(GpuJobsTest, AGpuJobOnAHostWithoutGpusIsRefused) {
   platform::FakeGpuInventory host = platform::FakeGpuInventory::without_gpus("no driver");
   EXPECT_THROW(service(&host).submit(parse_spec(gpu_job("no-gpus", "ml.g5.xlarge"))),
