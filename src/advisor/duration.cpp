@@ -65,6 +65,14 @@ double parse_duration(std::string_view text) {
 
 std::string format_duration(double seconds) {
   char text[64];
+  if (seconds < 1e-3) {
+    std::snprintf(text, sizeof text, "%.2gus", seconds * 1e6);
+    return text;
+  }
+  if (seconds < 1) {
+    std::snprintf(text, sizeof text, "%.3gms", seconds * 1e3);
+    return text;
+  }
   if (seconds < 10) {
     std::snprintf(text, sizeof text, "%.2gs", seconds);
     return text;

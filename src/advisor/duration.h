@@ -10,7 +10,7 @@ namespace trainyard::advisor {
 // once and in that order. Throws ValueError naming the text and the accepted forms.
 double parse_duration(std::string_view text);
 
-// "1h 30m", "12m 5s", "42s", "0.3s": for tables and reasoning.
+// "1h 30m", "12m 05s", "42s", "2.5s", "250ms", "4us": for tables and reasoning.
 std::string format_duration(double seconds);
 
 }  // namespace trainyard::advisor

@@ -32,7 +32,9 @@ TEST(DurationTest, FormatsForTables) {
   EXPECT_EQ(format_duration(5415), "1h 30m");
   EXPECT_EQ(format_duration(725), "12m 05s");
   EXPECT_EQ(format_duration(42), "42s");
-  EXPECT_EQ(format_duration(0.25), "0.25s");
+  EXPECT_EQ(format_duration(2.5), "2.5s");
+  EXPECT_EQ(format_duration(0.25), "250ms");
+  EXPECT_EQ(format_duration(4e-6), "4us");
 }
 
 }  // namespace
