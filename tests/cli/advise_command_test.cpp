@@ -76,6 +76,24 @@ TEST(AdviseCommandTest, SeedJobWithAModelGivesTimesAsJson) {
   EXPECT_TRUE(p3_rejected);
 }
 
+TEST(AdviseCommandTest, CalibrationSetsOneEfficiencyForEveryType) {
+  const CommandResult result = run_trainyard(
+      "advise examples/seed/job.json --model examples/fashion_mnist/model.json --samples 1000 "
+      "--calibrate --json");
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  const nlohmann::json advice = nlohmann::json::parse(result.out);
+  ASSERT_TRUE(advice["calibration"].is_string()) << result.out;
+  const double efficiency = advice["ranked"][0]["efficiency"].get<double>();
+  EXPECT_GT(efficiency, 0);
+  EXPECT_LE(efficiency, 1);
+  for (const auto& row : advice["ranked"]) EXPECT_EQ(row["efficiency"].get<double>(), efficiency);
+  // The measured figure, not the 0.3 default: the line ends "efficiency 0.xyz.".
+  const std::string line = advice["calibration"].get<std::string>();
+  const size_t at = line.rfind("efficiency ");
+  ASSERT_NE(at, std::string::npos) << line;
+  EXPECT_NEAR(std::stod(line.substr(at + 11)), efficiency, 5e-4) << line;
+}
+
 TEST(AdviseCommandTest, ErrorsNameWhatIsWrong) {
   CommandResult result = run_trainyard("advise no/such/job.json");
   EXPECT_NE(result.exit_code, 0);

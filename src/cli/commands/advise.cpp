@@ -181,9 +181,12 @@ nlohmann::ordered_json or_null(const std::optional<T>& value) {
   return value ? nlohmann::ordered_json(*value) : nlohmann::ordered_json(nullptr);
 }
 
-void print_json(const advisor::Advice& advice) {
+void print_json(const advisor::Advice& advice,
+                const std::optional<advisor::Calibration>& calibration) {
   nlohmann::ordered_json out;
   out["model_known"] = advice.model_known;
+  out["calibration"] = calibration ? nlohmann::ordered_json(calibration->describe())
+                                   : nlohmann::ordered_json(nullptr);
   out["ranked"] = nlohmann::ordered_json::array();
   for (const advisor::Candidate& candidate : advice.ranked) {
     nlohmann::ordered_json row;
@@ -236,6 +239,7 @@ void run_advise(const AdviseArguments& arguments) {
 
   std::optional<advisor::ModelWorkload> workload;
   advisor::MemoryNeeded memory_needed;
+  std::optional<advisor::Calibration> calibration;
   if (model) {
     const advisor::ModelFlops flops = advisor::count_flops(*model);
     workload = advisor::ModelWorkload{
@@ -247,10 +251,9 @@ void run_advise(const AdviseArguments& arguments) {
       return advisor::training_memory_needed(*model, per_gpu_batch, optimizer);
     };
     if (arguments.calibrate) {
-      const advisor::Calibration calibration =
-          advisor::calibrate_on_this_host(*model, settings.batch_size);
-      options.measured_efficiency = calibration.efficiency;
-      if (!arguments.json) std::cout << calibration.describe() << "\n\n";
+      calibration = advisor::calibrate_on_this_host(*model, settings.batch_size);
+      options.measured_efficiency = calibration->efficiency;
+      if (!arguments.json) std::cout << calibration->describe() << "\n\n";
     }
   } else if (arguments.calibrate) {
     throw ValueError("--calibrate needs a model: give --model or a model_config hyperparameter");
@@ -260,7 +263,7 @@ void run_advise(const AdviseArguments& arguments) {
       advisor::advise(platform::InstanceCatalog::builtin(), workload, memory_needed, options,
                       platform::BuildTargets::of_this_build());
   if (arguments.json) {
-    print_json(advice);
+    print_json(advice, calibration);
   } else {
     print_table(advice);
   }
