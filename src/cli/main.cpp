@@ -17,6 +17,7 @@ int main(int argc, char** argv) {
   trainyard::cli::add_instances_command(app);
   trainyard::cli::add_gpus_command(app);
   trainyard::cli::add_doctor_command(app);
+  trainyard::cli::add_advise_command(app);
   trainyard::cli::add_train_command(app);
   trainyard::cli::add_job_query_commands(app);
   trainyard::cli::add_model_commands(app);

@@ -8,6 +8,8 @@
 
 namespace trainyard::cli {
 
+// `trainyard advise job.json [--deadline 2h] [--budget USD] [--max-instances N] [--model FILE]`
+void add_advise_command(CLI::App& app);
 // `trainyard instances [TYPE...] [--gpu] [--min-gpu-memory GiB] [--json]`
 void add_instances_command(CLI::App& app);
 // `trainyard gpus [--json]`
