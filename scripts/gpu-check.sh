@@ -19,9 +19,10 @@ if [ -f .gpu-bundle/bundle.tar.xz ]; then
 else
   cmake -S . -B build/gpu -G Ninja -DCMAKE_BUILD_TYPE=Release >"$logs/build.log" 2>&1 &&
     cmake --build build/gpu --target cuda_backend_test keras_cuda_model_test fashion_mnist \
-      fashion_mnist_cnn mlp_bench cnn_bench gemm_bench trainyard >>"$logs/build.log" 2>&1 || { tail -30 "$logs/build.log"; exit 1; }
+      fashion_mnist_cnn mlp_bench cnn_bench gemm_bench trainyard advisor_cuda_memory_estimate_test >>"$logs/build.log" 2>&1 || { tail -30 "$logs/build.log"; exit 1; }
   mkdir -p "$work/bin"
   for program in tests/backend/cuda/cuda_backend_test tests/keras/keras_cuda_model_test \
+    tests/advisor/advisor_cuda_memory_estimate_test \
     examples/fashion_mnist \
     examples/fashion_mnist_cnn bench/mlp_bench bench/cnn_bench bench/gemm_bench src/cli/trainyard; do
     ln -s "$PWD/build/gpu/$program" "$work/bin/"
@@ -36,6 +37,7 @@ for s in site.getsitepackages():
   paste -sd:)
 export LD_LIBRARY_PATH="$LD_LIBRARY_PATH:/usr/local/cuda/lib64${extra:+:$extra}"
 export TRAINYARD_FASHION_MNIST="$data"
+export TRAINYARD_SOURCE_DIR="$PWD"  # tests that read examples/ find them here
 
 table=()
 # check NAME TIMEOUT COMMAND...: runs it, keeps its log, adds a row: status, seconds, figure.
@@ -56,7 +58,7 @@ check() {
 figure_of() {
   local log="$logs/$1.log"
   case "$1" in
-    cuda-tests|cuda-model-tests) grep -E "^\[  (PASSED|FAILED|SKIPPED) *\]" "$log" | grep -v "\]  *[A-Z]" | paste -sd' ' ;;
+    cuda-tests|cuda-model-tests|cuda-memory-estimate) grep -E "^\[  (PASSED|FAILED|SKIPPED) *\]" "$log" | grep -v "\]  *[A-Z]" | paste -sd' ' ;;
     memcheck-*) grep -E "ERROR SUMMARY" "$log" | tail -1 ;;
     mlp-accuracy|cnn-accuracy) grep -E "Test accuracy" "$log" | tail -1 ;;
     bench-gemm*) grep -E "^gemm_bench " "$log" | tail -1 | grep -oE "(cublas_tflops|model_tflops|fraction|step_ms|products_only_ms|beyond_products_ms|layer_products_ms)=[^ ]*" | paste -sd' ' ;;
@@ -74,6 +76,7 @@ nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | 
 check doctor 60 "$bin/trainyard" doctor
 check cuda-tests 240 "$bin/cuda_backend_test" --gtest_color=no
 check cuda-model-tests 120 "$bin/keras_cuda_model_test" --gtest_color=no
+check cuda-memory-estimate 120 "$bin/advisor_cuda_memory_estimate_test" --gtest_color=no
 check mlp-accuracy 240 "$bin/fashion_mnist" --device cuda:0 --epochs "$mlp_epochs" --verbose 2 \
   --data-dir "$data"
 check cnn-accuracy 240 "$bin/fashion_mnist_cnn" --device cuda:0 --verbose 2 --data-dir "$data" \
