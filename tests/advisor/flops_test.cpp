@@ -6,6 +6,7 @@
 #include <trainyard/keras.h>
 
 #include "core/error.h"
+#include "example_models.h"
 #include "keras/saving/atomic_file.h"
 #include "keras/saving/keras_archive.h"
 #include "keras/saving/model_file.h"
@@ -14,6 +15,7 @@ namespace trainyard::advisor {
 namespace {
 
 namespace k = keras;
+using testing::fashion_mnist_cnn;
 
 TEST(FlopsTest, DenseCountsTheProductBiasAndActivation) {
   nn::Dense dense(5, {.activation = "relu"});
@@ -83,20 +85,6 @@ TEST(FlopsTest, FashionMnistMlpConfig) {
   EXPECT_EQ(counted.training_per_sample(),
             dense_forward + logits_forward + dense_backward + logits_backward);
   EXPECT_EQ(counted.training_per_sample(), 610324);
-}
-
-// The model of examples/fashion_mnist/cnn.cpp, built the same way.
-k::Functional fashion_mnist_cnn() {
-  auto images = k::Input({28, 28}, "image");
-  auto x = k::layers::Reshape({28, 28, 1})(images);
-  x = k::layers::Conv2D(32, 3, {.activation = "relu"})(x);
-  x = k::layers::MaxPooling2D(2)(x);
-  x = k::layers::Conv2D(64, 3, {.activation = "relu"})(x);
-  x = k::layers::MaxPooling2D(2)(x);
-  x = k::layers::Flatten()(x);
-  x = k::layers::Dense(128, {.activation = "relu"})(x);
-  auto logits = k::layers::Dense(10, {.name = "logits"})(x);
-  return k::Functional(images, logits, "fashion_mnist_cnn");
 }
 
 TEST(FlopsTest, FashionMnistCnn) {

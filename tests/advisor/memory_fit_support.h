@@ -14,6 +14,7 @@
 
 #include "advisor/memory_estimate.h"
 #include "core/memory_counter.h"
+#include "example_models.h"
 #include "keras/functional.h"
 #include "keras/model_config.h"
 #include "keras/sequential.h"
@@ -32,20 +33,6 @@ inline k::Sequential fashion_mnist_mlp() {
   std::stringstream text;
   text << file.rdbuf();
   return k::model_from_json(text.str());
-}
-
-// The CNN of examples/fashion_mnist/cnn.cpp, layer for layer.
-inline k::Functional fashion_mnist_cnn() {
-  auto images = k::Input({28, 28}, "image");
-  auto x = k::layers::Reshape({28, 28, 1})(images);
-  x = k::layers::Conv2D(32, 3, {.activation = "relu"})(x);
-  x = k::layers::MaxPooling2D(2)(x);
-  x = k::layers::Conv2D(64, 3, {.activation = "relu"})(x);
-  x = k::layers::MaxPooling2D(2)(x);
-  x = k::layers::Flatten()(x);
-  x = k::layers::Dense(128, {.activation = "relu"})(x);
-  auto logits = k::layers::Dense(10, {.name = "logits"})(x);
-  return k::Functional(images, logits, "fashion_mnist_cnn");
 }
 
 struct MeasuredFit {
