@@ -53,15 +53,17 @@ Candidate judge(const InstanceType& type, int instances,
                      *type.accelerator_memory_gib * 1024 * 1024 * 1024;
   }
   if (!candidate.peak_flops_per_gpu) return candidate;
-  StepInputs inputs{workload->training_flops_per_sample,
-                    global_batch,
-                    candidate.total_gpus,
-                    instances,
-                    *candidate.peak_flops_per_gpu,
-                    candidate.efficiency,
-                    workload->gradient_bytes,
-                    intra_instance_bandwidth(type),
-                    inter_instance_bandwidth(type)};
+  const StepInputs inputs{.training_flops_per_sample = workload->training_flops_per_sample,
+                          .global_batch = global_batch,
+                          .total_gpus = candidate.total_gpus,
+                          .instances = instances,
+                          .peak_flops_per_gpu = *candidate.peak_flops_per_gpu,
+                          .efficiency = candidate.efficiency,
+                          .calls_per_step = workload->calls_per_step,
+                          .seconds_per_call = seconds_per_call(type.accelerator_architecture),
+                          .gradient_bytes = workload->gradient_bytes,
+                          .intra_instance_bytes_per_second = intra_instance_bandwidth(type),
+                          .inter_instance_bytes_per_second = inter_instance_bandwidth(type)};
   candidate.step = estimate_step_time(inputs);
   candidate.run =
       estimate_run(candidate.step->seconds(), workload->run, type.price_usd_per_hour, instances);

@@ -17,11 +17,13 @@
 
 namespace trainyard::advisor {
 
-// What a known model brings: the work per sample and the gradients to all-reduce.
+// What a known model brings: the work per sample, the gradients to all-reduce and the op
+// calls of its step (StepActivations::calls).
 struct ModelWorkload {
   int64_t training_flops_per_sample = 0;
   int64_t gradient_bytes = 0;
   RunShape run;
+  int64_t calls_per_step = 0;
 };
 
 // Bytes one GPU needs at a per-GPU batch, or empty when unknown.

@@ -38,4 +38,8 @@ std::optional<GpuPeakRates> gpu_peak_rates(std::string_view accelerator_model);
 // `architecture` as the catalog names it ("Ampere", "Hopper").
 double default_efficiency(std::string_view architecture);
 
+// The least time one op call of a training step takes on a GPU of `architecture`: its
+// kernel's launch and scheduling, however little it computes (docs/advisor.md).
+double seconds_per_call(std::string_view architecture);
+
 }  // namespace trainyard::advisor

@@ -88,7 +88,10 @@ StepActivations plan_step_activations(const keras::Model& model, int64_t batch_s
 
   graph::PlanRequest request{.outputs = predictions, .loss = loss.total};
   StepActivations step;
-  step.arena_bytes = graph::StepPlan::planned_arena_bytes(graph, request, backend::cpu_backend());
+  const graph::PlannedStep planned =
+      graph::StepPlan::measure(graph, request, backend::cpu_backend());
+  step.arena_bytes = planned.arena_bytes;
+  step.calls = static_cast<int64_t>(planned.forward_calls + planned.backward_calls);
   for (graph::NodeId id : inputs) step.batch_buffer_bytes.push_back(spec_bytes(graph.spec(id)));
   for (graph::NodeId id : targets) step.batch_buffer_bytes.push_back(spec_bytes(graph.spec(id)));
   for (uint64_t bytes : step.batch_buffer_bytes) step.batch_bytes += bytes;

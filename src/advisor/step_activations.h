@@ -17,6 +17,9 @@ struct StepActivations {
   // The CPU backend runs a bfloat16 op on float32 copies of its tensors in one buffer: the
   // largest op's inputs and output, widened.
   uint64_t float32_staging_bytes = 0;
+  // Op calls of one forward and backward pass: each launches at least one kernel on a GPU,
+  // which sets the step's time when its arithmetic is small (step_time.h).
+  int64_t calls = 0;
 };
 
 // Plans a training step of `model` (built) at `batch_size`. Targets are assumed as Keras's

@@ -34,11 +34,17 @@ StepTime estimate_step_time(const StepInputs& inputs) {
     throw ValueError("step time: efficiency " + std::to_string(inputs.efficiency) +
                      " is above 1 (the share of peak a step reaches)");
   }
+  if (inputs.calls_per_step < 0 || inputs.seconds_per_call < 0) {
+    throw ValueError("step time: calls per step and seconds per call must not be negative");
+  }
   StepTime time;
   time.per_gpu_batch = (inputs.global_batch + inputs.total_gpus - 1) / inputs.total_gpus;
   time.compute_seconds = static_cast<double>(inputs.training_flops_per_sample) *
                          static_cast<double>(time.per_gpu_batch) /
                          (inputs.peak_flops_per_gpu * inputs.efficiency);
+  // Added, not overlapped: a small step is a chain of kernels each at its floor, and a
+  // large one's arithmetic dwarfs the floors.
+  time.call_seconds = static_cast<double>(inputs.calls_per_step) * inputs.seconds_per_call;
   const double slowest_link = inputs.instances > 1 ? inputs.inter_instance_bytes_per_second
                                                    : inputs.intra_instance_bytes_per_second;
   time.all_reduce_seconds =

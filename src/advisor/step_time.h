@@ -1,5 +1,6 @@
 // Time of one data-parallel training step: the per-GPU compute at the GPU's peak rate
-// times an efficiency, plus a ring all-reduce of the gradients.
+// times an efficiency, a floor per kernel the step launches, and a ring all-reduce of the
+// gradients.
 #pragma once
 
 #include <cstdint>
@@ -14,6 +15,8 @@ struct StepInputs {
   int instances = 1;
   double peak_flops_per_gpu = 0;  // at the step's precision
   double efficiency = 0;          // share of peak reached, (0, 1]
+  int64_t calls_per_step = 0;     // op calls of a forward and backward pass, one kernel each
+  double seconds_per_call = 0;    // the least time one of them takes on the GPU
   int64_t gradient_bytes = 0;
   double intra_instance_bytes_per_second = 0;
   double inter_instance_bytes_per_second = 0;
@@ -22,8 +25,9 @@ struct StepInputs {
 struct StepTime {
   int64_t per_gpu_batch = 0;  // the global batch split evenly, rounded up
   double compute_seconds = 0;
+  double call_seconds = 0;  // calls_per_step x seconds_per_call
   double all_reduce_seconds = 0;
-  double seconds() const { return compute_seconds + all_reduce_seconds; }
+  double seconds() const { return compute_seconds + call_seconds + all_reduce_seconds; }
 };
 
 // Ring all-reduce over N GPUs sends 2(N-1)/N of the gradient bytes through the slowest
@@ -32,7 +36,8 @@ struct StepTime {
 double ring_all_reduce_seconds(int64_t gradient_bytes, int total_gpus,
                                double slowest_link_bytes_per_second);
 
-// Throws ValueError when a count, rate or efficiency is not positive.
+// Throws ValueError when a count, rate or efficiency is not positive, or a call count or
+// time is negative.
 StepTime estimate_step_time(const StepInputs& inputs);
 
 }  // namespace trainyard::advisor

@@ -64,9 +64,10 @@ StepPlan::StepPlan(const Graph& graph, const PlanRequest& request, backend::Back
   allocate(graph, request, /*measure_only=*/true);
 }
 
-size_t StepPlan::planned_arena_bytes(const Graph& graph, const PlanRequest& request,
-                                     backend::Backend& backend) {
-  return StepPlan(graph, request, backend, MeasureOnly{}).arena_bytes();
+PlannedStep StepPlan::measure(const Graph& graph, const PlanRequest& request,
+                              backend::Backend& backend) {
+  const StepPlan plan(graph, request, backend, MeasureOnly{});
+  return {plan.arena_bytes(), plan.forward_calls(), plan.backward_calls()};
 }
 
 void StepPlan::check_loss(const Graph& graph) const {

@@ -25,6 +25,13 @@ struct PlanRequest {
   double loss_seed = 1.0;
 };
 
+// What a plan of a graph would be, found without allocating (StepPlan::measure).
+struct PlannedStep {
+  size_t arena_bytes = 0;
+  size_t forward_calls = 0;   // op calls one forward() makes
+  size_t backward_calls = 0;  // gradient calls one backward() makes
+};
+
 class StepPlan {
  public:
   // Compiles `graph` for `request`. Throws ShapeError when the loss is not a scalar.
@@ -32,10 +39,10 @@ class StepPlan {
   StepPlan(const StepPlan&) = delete;
   StepPlan& operator=(const StepPlan&) = delete;
 
-  // The arena bytes a plan of `graph` for `request` would allocate, found by the same
+  // The arena bytes and calls a plan of `graph` for `request` would have, found by the same
   // scheduling and liveness as a real plan, without allocating or touching any variable.
-  static size_t planned_arena_bytes(const Graph& graph, const PlanRequest& request,
-                                    backend::Backend& backend);
+  static PlannedStep measure(const Graph& graph, const PlanRequest& request,
+                             backend::Backend& backend);
 
   // Feeds an input node for the following steps, without copying. Throws ShapeError when
   // the value's shape or dtype differs from the node's.
@@ -48,6 +55,8 @@ class StepPlan {
   const Tensor& value(NodeId node) const;
   bool has_backward() const { return !backward_.empty(); }
   size_t arena_bytes() const { return arena_bytes_; }
+  size_t forward_calls() const { return forward_.size(); }
+  size_t backward_calls() const { return backward_.size(); }
   // One line per scheduled call, for logs and tests.
   std::string describe() const;
 
@@ -60,7 +69,7 @@ class StepPlan {
     std::vector<uint8_t> accumulate;         // backward only
   };
 
-  // Plans without allocating the arena or binding variables (planned_arena_bytes).
+  // Plans without allocating the arena or binding variables (measure).
   struct MeasureOnly {};
   StepPlan(const Graph& graph, const PlanRequest& request, backend::Backend& backend, MeasureOnly);
 

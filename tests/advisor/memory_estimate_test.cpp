@@ -4,6 +4,7 @@
 // not hide from a later one's peak.
 #include <gtest/gtest.h>
 
+#include "advisor/step_activations.h"
 #include "memory_fit_support.h"
 
 namespace trainyard::advisor {
@@ -85,6 +86,23 @@ TEST(MemoryEstimateTest, RejectsABatchBelowOneAndAMissingOptimizer) {
   model.build(Shape{-1, 28, 28});
   EXPECT_THROW(estimate_training_memory(model, 0, "adam", cpu_device()), ValueError);
   EXPECT_THROW(estimate_training_memory(model, 32, "", cpu_device()), ValueError);
+}
+
+// The op calls of a step, which set the advisor's per-call floor (step_time.h): forward
+// runs every op, backward every op a gradient flows through to a variable, so the input's
+// Reshape has no backward call.
+TEST(StepActivationsTest, CountsEveryForwardOpAndEachOpAGradientFlowsThrough) {
+  auto mlp = fashion_mnist_mlp();
+  mlp.build(Shape{-1, 28, 28});
+  // Forward: Flatten's Reshape, Dense(128, relu), Dense(10), the loss; backward: the last three.
+  EXPECT_EQ(plan_step_activations(mlp, 32).calls, 4 + 3);
+  auto cnn = fashion_mnist_cnn();
+  cnn.build(Shape{-1, 28, 28});
+  // Forward: Reshape, Conv2D, MaxPooling2D, Conv2D, MaxPooling2D, Flatten's Reshape, two
+  // Dense, the loss; backward: all but the first Reshape.
+  EXPECT_EQ(plan_step_activations(cnn, 256).calls, 9 + 8);
+  // A different batch plans the same calls.
+  EXPECT_EQ(plan_step_activations(cnn, 7).calls, 9 + 8);
 }
 
 }  // namespace

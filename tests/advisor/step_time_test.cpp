@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include "advisor/gpu_peak_rates.h"
 #include "advisor/link_bandwidth.h"
 #include "advisor/training_cost.h"
 #include "core/error.h"
@@ -49,11 +50,33 @@ TEST(StepTimeTest, OneGpuNeedsNoAllReduceAndUnevenBatchesRoundUp) {
   EXPECT_EQ(estimate_step_time(inputs).per_gpu_batch, 17);
 }
 
+TEST(StepTimeTest, EveryOpCallAddsItsFloor) {
+  StepInputs inputs = four_gpus_in_one_instance();
+  inputs.calls_per_step = 7;
+  inputs.seconds_per_call = 10e-6;
+  const StepTime time = estimate_step_time(inputs);
+  EXPECT_DOUBLE_EQ(time.call_seconds, 70e-6);
+  EXPECT_DOUBLE_EQ(time.compute_seconds, 1e9 * 16 / 5e12);  // unchanged by the floor
+  EXPECT_DOUBLE_EQ(time.seconds(), time.compute_seconds + 70e-6 + time.all_reduce_seconds);
+  // The H200 fit behind the default floor: the batch-32 MLP (610,324 training FLOPs per
+  // sample, 7 calls) at 67 TFLOP/s x 0.3 takes about 72 us a step, as measured.
+  StepInputs mlp{.training_flops_per_sample = 610'324,
+                 .global_batch = 32,
+                 .peak_flops_per_gpu = 67e12,
+                 .efficiency = 0.3,
+                 .calls_per_step = 7,
+                 .seconds_per_call = seconds_per_call("Hopper")};
+  EXPECT_NEAR(estimate_step_time(mlp).seconds(), 72e-6, 2e-6);
+}
+
 TEST(StepTimeTest, RejectsNonsenseInputs) {
   StepInputs inputs = four_gpus_in_one_instance();
   inputs.efficiency = 1.5;
   EXPECT_THROW(estimate_step_time(inputs), ValueError);
   inputs.efficiency = 0;
+  EXPECT_THROW(estimate_step_time(inputs), ValueError);
+  inputs = four_gpus_in_one_instance();
+  inputs.calls_per_step = -1;
   EXPECT_THROW(estimate_step_time(inputs), ValueError);
 }
 

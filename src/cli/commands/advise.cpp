@@ -14,6 +14,7 @@
 #include "advisor/duration.h"
 #include "advisor/flops.h"
 #include "advisor/memory_fit.h"
+#include "advisor/step_activations.h"
 #include "cli/commands/commands.h"
 #include "cli/text_table.h"
 #include "core/error.h"
@@ -198,6 +199,11 @@ void print_json(const advisor::Advice& advice,
     row["efficiency"] = candidate.efficiency;
     row["step_seconds"] =
         candidate.step ? nlohmann::ordered_json(candidate.step->seconds()) : nullptr;
+    if (candidate.step) {
+      row["step_compute_seconds"] = candidate.step->compute_seconds;
+      row["step_call_seconds"] = candidate.step->call_seconds;
+      row["step_all_reduce_seconds"] = candidate.step->all_reduce_seconds;
+    }
     row["epoch_seconds"] =
         candidate.run ? nlohmann::ordered_json(candidate.run->epoch_seconds) : nullptr;
     row["total_seconds"] =
@@ -243,9 +249,11 @@ void run_advise(const AdviseArguments& arguments) {
   if (model) {
     const advisor::ModelFlops flops = advisor::count_flops(*model);
     workload = advisor::ModelWorkload{
-        flops.training_per_sample(), model->count_params() * 4,
-        advisor::RunShape{samples_per_epoch(arguments, spec, settings), settings.batch_size,
-                          arguments.epochs.value_or(settings.epochs)}};
+        .training_flops_per_sample = flops.training_per_sample(),
+        .gradient_bytes = model->count_params() * 4,
+        .run = advisor::RunShape{samples_per_epoch(arguments, spec, settings), settings.batch_size,
+                                 arguments.epochs.value_or(settings.epochs)},
+        .calls_per_step = advisor::plan_step_activations(*model, settings.batch_size).calls};
     const std::string optimizer = settings.optimizer.value_or("adam");
     memory_needed = [&model, optimizer](int64_t per_gpu_batch) {
       return advisor::training_memory_needed(*model, per_gpu_batch, optimizer);
