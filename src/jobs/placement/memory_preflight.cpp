@@ -101,17 +101,41 @@ std::string price_text(const platform::InstanceType& type) {
   return price;
 }
 
+// How the job's batch_size lands on each GPU: the built-in trainer trains on one GPU per
+// host and splits the global batch_size evenly over the hosts (the last replica's share
+// rounded up).
+struct BatchSplit {
+  int64_t global = 0;
+  int64_t hosts = 1;
+  int64_t per_gpu() const { return (global + hosts - 1) / hosts; }
+  // "HyperParameters.batch_size 64", or with several hosts "... split over
+  // ResourceConfig.InstanceCount 4 (16 per GPU)".
+  std::string describe() const {
+    std::string text = "HyperParameters.batch_size " + std::to_string(global);
+    if (hosts > 1) {
+      text += " split over ResourceConfig.InstanceCount " + std::to_string(hosts) + " (" +
+              std::to_string(per_gpu()) + " per GPU)";
+    }
+    return text;
+  }
+};
+
 std::string refusal(const TrainingJobSpec& spec, const platform::InstanceType& type,
-                    const platform::InstanceCatalog& catalog, const Sizing& sizing, int64_t batch,
-                    const advisor::MemoryEstimate& estimate, double gpu_bytes) {
-  std::string text = "training job '" + spec.training_job_name +
-                     "' does not fit ResourceConfig.InstanceType " + type.name + ": at " +
-                     "HyperParameters.batch_size " + std::to_string(batch) +
-                     " per GPU its model needs an estimated " + gib(estimate.total()) + " (" +
-                     breakdown(estimate) + ") but each " + type.accelerator_model + " has " +
-                     gib(gpu_bytes) + ". Ways out: ";
-  int64_t fitting = sizing.largest_batch(batch, gpu_bytes);
-  if (fitting > 0) {
+                    const platform::InstanceCatalog& catalog, const Sizing& sizing,
+                    const BatchSplit& split, const advisor::MemoryEstimate& estimate,
+                    double gpu_bytes) {
+  const int64_t batch = split.global;
+  std::string text =
+      "training job '" + spec.training_job_name + "' does not fit ResourceConfig.InstanceType " +
+      type.name + ": at " + split.describe() + (split.hosts > 1 ? "" : " per GPU") +
+      " its model needs an estimated " + gib(estimate.total()) + " (" + breakdown(estimate) +
+      ") but each " + type.accelerator_model + " has " + gib(gpu_bytes) + ". Ways out: ";
+  int64_t fitting = sizing.largest_batch(split.per_gpu(), gpu_bytes);
+  if (fitting > 0 && split.hosts > 1) {
+    text += "(1) a smaller batch: HyperParameters.batch_size " +
+            std::to_string(fitting * split.hosts) + " (" + std::to_string(fitting) +
+            " per GPU) is the largest that fits; ";
+  } else if (fitting > 0) {
     text += "(1) a smaller per-GPU batch: HyperParameters.batch_size " + std::to_string(fitting) +
             " is the largest that fits; ";
   } else {
@@ -159,22 +183,23 @@ MemoryPreflight check_job_memory(const TrainingJobSpec& spec,
   }
   if (!model->built()) return result;  // its input shape comes from the data
 
-  // The whole batch on one GPU. A job with several instances splits batch_size over its
-  // hosts, so for those this is an upper bound: it may refuse a job that would just fit.
-  const int64_t batch = settings.batch_size;
+  const BatchSplit split{settings.batch_size,
+                         spec.resource_config && spec.resource_config->instance_count
+                             ? *spec.resource_config->instance_count
+                             : 1};
   const double gpu_bytes = *instance_type.accelerator_memory_gib * kBytesPerGib;
   Sizing sizing{*model, *optimizer};
   advisor::MemoryEstimate estimate =
-      advisor::estimate_training_memory(*model, batch, *optimizer, Device("cuda:0"));
+      advisor::estimate_training_memory(*model, split.per_gpu(), *optimizer, Device("cuda:0"));
   const double needed = static_cast<double>(estimate.total());
   if (needed > gpu_bytes) {
-    result.refusal = refusal(spec, instance_type, catalog, sizing, batch, estimate, gpu_bytes);
+    result.refusal = refusal(spec, instance_type, catalog, sizing, split, estimate, gpu_bytes);
   } else if (gpu_bytes - needed < kWarnHeadroom * gpu_bytes) {
     result.warnings.push_back("training job '" + spec.training_job_name +
                               "' fits ResourceConfig.InstanceType " + instance_type.name +
                               " with under 10% GPU memory to spare: an estimated " + gib(needed) +
-                              " of " + gib(gpu_bytes) + " per GPU at HyperParameters.batch_size " +
-                              std::to_string(batch) + " (" + breakdown(estimate) + ")");
+                              " of " + gib(gpu_bytes) + " per GPU at " + split.describe() + " (" +
+                              breakdown(estimate) + ")");
   }
   return result;
 }

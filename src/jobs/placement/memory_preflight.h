@@ -1,6 +1,7 @@
 // The memory preflight of a job: before it starts, a built-in trainer job whose model is
 // given (the model_config hyperparameter) on an instance type with GPUs has its training
-// memory per GPU estimated (advisor/memory_estimate.h) at its per-GPU batch. A job that does
+// memory per GPU estimated (advisor/memory_estimate.h) at its per-GPU batch (batch_size
+// split evenly over ResourceConfig.InstanceCount hosts, one GPU each). A job that does
 // not fit the type's GPU memory is refused with the numbers and three ways out; one that
 // fits with under 10% headroom gets a warning.
 #pragma once

@@ -117,6 +117,36 @@ TEST(MemoryPreflightTest, WarnsWhenUnderTenPercentIsLeft) {
   EXPECT_TRUE(roomy.warnings.empty());
 }
 
+// Each host of a multi-instance job trains on its share of batch_size: a batch that does
+// not fit one GPU whole fits when four hosts split it, and a refusal names the split.
+TEST(MemoryPreflightTest, SplitsTheBatchOverTheJobsInstances) {
+  const double room = static_cast<double>(estimate_at(1024)) * 1.2;  // 1024 per GPU fits
+  ASSERT_GT(static_cast<double>(estimate_at(4096)), room);
+  TrainingJobSpec four_hosts = mlp_job(4096);
+  four_hosts.resource_config = ResourceConfig{.instance_count = 4};
+  MemoryPreflight split = check_job_memory(four_hosts, gpu_with(room), test_catalog());
+  EXPECT_FALSE(split.refusal.has_value()) << split.refusal.value_or("");
+  EXPECT_TRUE(check_job_memory(mlp_job(4096), gpu_with(room), test_catalog()).refusal.has_value());
+
+  TrainingJobSpec two_hosts = mlp_job(4096);
+  two_hosts.resource_config = ResourceConfig{.instance_count = 2};
+  MemoryPreflight refused = check_job_memory(two_hosts, gpu_with(room), test_catalog());
+  ASSERT_TRUE(refused.refusal.has_value());
+  const std::string& text = *refused.refusal;
+  EXPECT_NE(text.find("HyperParameters.batch_size 4096 split over ResourceConfig.InstanceCount 2 "
+                      "(2048 per GPU)"),
+            std::string::npos)
+      << text;
+  // Way out (1) gives the global batch_size whose per-GPU share is the largest that fits.
+  const std::string marker = "(1) a smaller batch: HyperParameters.batch_size ";
+  size_t at = text.find(marker);
+  ASSERT_NE(at, std::string::npos) << text;
+  const int64_t global = std::stoll(text.substr(at + marker.size()));
+  EXPECT_EQ(global % 2, 0) << text;
+  EXPECT_LE(static_cast<double>(estimate_at(global / 2)), room);
+  EXPECT_GT(static_cast<double>(estimate_at(global / 2 + 1)), room);
+}
+
 TEST(MemoryPreflightTest, PassesJobsItCannotJudge) {
   platform::InstanceCatalog catalog = test_catalog();
   const platform::InstanceType& tiny = catalog.require("ml.tiny.xlarge");
