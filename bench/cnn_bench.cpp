@@ -25,6 +25,7 @@
 #include <string>
 #include <vector>
 
+#include "bench_support.h"
 #include "keras/trainer.h"
 
 namespace k = trainyard::keras;
@@ -50,62 +51,30 @@ struct Arguments {
   std::string device = "cpu";
 };
 
-[[noreturn]] void usage(const std::string& message) {
-  std::cerr
-      << "cnn_bench: " << message
-      << "\nusage: cnn_bench --workload steps_b64|epoch_b64|epoch_b256 [--epochs K] [--steps S]"
-         " [--threads N] [--seed S] [--data-dir DIR] [--device D] [--profile]\n";
-  std::exit(2);
-}
-
-Arguments parse(int argc, char** argv) {
+Arguments parse(CLI::App& app, int argc, char** argv) {
   Arguments arguments;
   if (const char* dir = std::getenv("TRAINYARD_FASHION_MNIST")) arguments.data_dir = dir;
-  for (int i = 1; i < argc; ++i) {
-    std::string flag = argv[i];
-    auto value = [&]() -> std::string {
-      if (i + 1 >= argc) usage(flag + " needs a value");
-      return argv[++i];
-    };
-    if (flag == "--workload")
-      arguments.workload = value();
-    else if (flag == "--epochs")
-      arguments.epochs = std::stoi(value());
-    else if (flag == "--steps")
-      arguments.steps = std::stoll(value());
-    else if (flag == "--threads")
-      arguments.threads = std::stoi(value());
-    else if (flag == "--seed")
-      arguments.seed = std::stoull(value());
-    else if (flag == "--data-dir")
-      arguments.data_dir = value();
-    else if (flag == "--device")
-      arguments.device = value();
-    else if (flag == "--profile")
-      arguments.profile = true;
-    else if (flag == "--cpu-clock")
-      arguments.cpu_clock = true;
-    else
-      usage("unknown option " + flag);
-  }
-  if (arguments.workload != "steps_b64" && arguments.workload != "epoch_b64" &&
-      arguments.workload != "epoch_b256") {
-    usage("--workload must be steps_b64, epoch_b64 or epoch_b256");
-  }
-  bool steps = arguments.workload == "steps_b64";
+  app.add_option("--workload", arguments.workload, "What to time")
+      ->required()
+      ->check(CLI::IsMember({"steps_b64", "epoch_b64", "epoch_b256"}));
+  app.add_option("--epochs", arguments.epochs,
+                 "Passes, the first one warm-up for steps_b64 (default 3; 1 for the epochs)")
+      ->check(CLI::Range(1, 1000));
+  app.add_option("--steps", arguments.steps, "Steps per pass of steps_b64")
+      ->check(CLI::Range(int64_t{1}, kStepsPerEpoch));
+  app.add_option("--threads", arguments.threads, "Compute threads (default: all cores)");
+  app.add_option("--seed", arguments.seed, "Random seed");
+  app.add_option("--data-dir", arguments.data_dir, "Fashion-MNIST directory");
+  app.add_option("--device", arguments.device, "cpu or cuda:N");
+  app.add_flag("--profile", arguments.profile, "Time each op of the step");
+  app.add_flag("--cpu-clock", arguments.cpu_clock, "Profile in CPU time instead of wall time");
+  trainyard::bench::parse_or_exit(app, argc, argv);
+  const bool steps = arguments.workload == "steps_b64";
   if (arguments.epochs == 0) arguments.epochs = steps ? 3 : 1;
-  if (steps && arguments.epochs < 2) usage("--epochs must be >= 2 (the first pass is warm-up)");
-  if (arguments.epochs < 1) usage("--epochs must be >= 1");
-  if (arguments.steps < 1 || arguments.steps > kStepsPerEpoch) {
-    usage("--steps must be in [1, 938]");
+  if (steps && arguments.epochs < 2) {
+    trainyard::bench::usage_error(app, "--epochs must be >= 2 (the first pass is warm-up)");
   }
   return arguments;
-}
-
-double median(std::vector<double> values) {
-  std::sort(values.begin(), values.end());
-  size_t n = values.size();
-  return n % 2 == 1 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
 }
 
 double seconds_since(std::chrono::steady_clock::time_point start) {
@@ -448,7 +417,7 @@ int run(const Arguments& arguments) {
   };
   if (steps_workload) {
     // Seconds per 938-step epoch, extrapolated from the median pass of `steps` steps.
-    double pass = median(std::vector<double>(seconds.begin() + 1, seconds.end()));
+    double pass = trainyard::bench::median(std::vector<double>(seconds.begin() + 1, seconds.end()));
     line["value"] = pass / static_cast<double>(arguments.steps) * kStepsPerEpoch;
     line["steps_timed"] = arguments.steps;
   } else {
@@ -468,11 +437,7 @@ int run(const Arguments& arguments) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  Arguments arguments = parse(argc, argv);
-  try {
-    return run(arguments);
-  } catch (const trainyard::Error& error) {
-    std::cerr << "cnn_bench: " << error.what() << "\n";
-    return 1;
-  }
+  CLI::App app("The Fashion-MNIST CNN, timed as the peers are", "cnn_bench");
+  const Arguments arguments = parse(app, argc, argv);
+  return trainyard::bench::run_reporting_errors(app, [&] { return run(arguments); });
 }

@@ -35,6 +35,7 @@
 #include <vector>
 
 #include "backend/backend.h"
+#include "bench_support.h"
 #include "core/bfloat16.h"
 #include "core/random.h"
 #include "keras/trainer.h"
@@ -59,34 +60,18 @@ struct Arguments {
   int warmup = 3;
 };
 
-[[noreturn]] void usage(const std::string& message) {
-  std::cerr << "gemm_bench: " << message
-            << "\nusage: gemm_bench [--device cuda:0|cpu] [--width W] [--batch B] [--steps S]"
-               " [--warmup N]\n";
-  std::exit(2);
-}
-
-Arguments parse(int argc, char** argv) {
+Arguments parse(CLI::App& app, int argc, char** argv) {
   Arguments arguments;
-  for (int i = 1; i < argc; ++i) {
-    std::string flag = argv[i];
-    auto value = [&]() -> std::string {
-      if (i + 1 >= argc) usage(flag + " needs a value");
-      return argv[++i];
-    };
-    if (flag == "--device")
-      arguments.device = value();
-    else if (flag == "--width")
-      arguments.width = std::stoll(value());
-    else if (flag == "--batch")
-      arguments.batch = std::stoll(value());
-    else if (flag == "--steps")
-      arguments.steps = std::stoi(value());
-    else if (flag == "--warmup")
-      arguments.warmup = std::stoi(value());
-    else
-      usage("unknown option " + flag);
-  }
+  app.add_option("--device", arguments.device, "cuda:N, or cpu for a smoke test");
+  app.add_option("--width", arguments.width, "Units of each Dense layer (default 8192; 256 on cpu)")
+      ->check(trainyard::bench::at_least(1));
+  app.add_option("--batch", arguments.batch, "Samples per step (default 8192; 256 on cpu)")
+      ->check(trainyard::bench::at_least(1));
+  app.add_option("--steps", arguments.steps, "Timed steps per window (default 20; 5 on cpu)")
+      ->check(trainyard::bench::at_least(1));
+  app.add_option("--warmup", arguments.warmup, "Untimed steps first")
+      ->check(trainyard::bench::at_least(0));
+  trainyard::bench::parse_or_exit(app, argc, argv);
   return arguments;
 }
 
@@ -215,9 +200,6 @@ int run(const Arguments& arguments) {
   const int64_t width = arguments.width.value_or(gpu ? 8192 : 256);
   const int64_t batch = arguments.batch.value_or(gpu ? 8192 : 256);
   const int steps = arguments.steps.value_or(gpu ? 20 : 5);
-  if (width < 1 || batch < 1 || steps < 1 || arguments.warmup < 0) {
-    usage("--width, --batch and --steps must be positive, --warmup non-negative");
-  }
 
   // Fails here, naming the device, when this build or machine has no such device.
   trainyard::backend::Backend& backend = trainyard::backend::backend_for(device);
@@ -315,11 +297,8 @@ int run(const Arguments& arguments) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  Arguments arguments = parse(argc, argv);
-  try {
-    return run(arguments);
-  } catch (const trainyard::Error& error) {
-    std::cerr << "gemm_bench: " << error.what() << "\n";
-    return 1;
-  }
+  CLI::App app("The mixed_bfloat16 GEMM-bound MLP against cuBLAS's bfloat16 GEMM rate",
+               "gemm_bench");
+  const Arguments arguments = parse(app, argc, argv);
+  return trainyard::bench::run_reporting_errors(app, [&] { return run(arguments); });
 }

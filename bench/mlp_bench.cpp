@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "bench_support.h"
 #include "keras/trainer.h"
 
 namespace k = trainyard::keras;
@@ -36,55 +37,26 @@ struct Arguments {
   std::string device = "cpu";
 };
 
-[[noreturn]] void usage(const std::string& message) {
-  std::cerr << "mlp_bench: " << message
-            << "\nusage: mlp_bench --workload epoch_b32|epoch_b256|step_b1 [--epochs K] [--full]"
-               " [--threads N] [--steps S] [--seed S] [--data-dir DIR] [--device D]\n";
-  std::exit(2);
-}
-
-Arguments parse(int argc, char** argv) {
+Arguments parse(CLI::App& app, int argc, char** argv) {
   Arguments arguments;
   if (const char* dir = std::getenv("TRAINYARD_FASHION_MNIST")) arguments.data_dir = dir;
-  for (int i = 1; i < argc; ++i) {
-    std::string flag = argv[i];
-    auto value = [&]() -> std::string {
-      if (i + 1 >= argc) usage(flag + " needs a value");
-      return argv[++i];
-    };
-    if (flag == "--workload")
-      arguments.workload = value();
-    else if (flag == "--epochs")
-      arguments.epochs = std::stoi(value());
-    else if (flag == "--full")
-      arguments.full = true;
-    else if (flag == "--threads")
-      arguments.threads = std::stoi(value());
-    else if (flag == "--steps")
-      arguments.steps = std::stoll(value());
-    else if (flag == "--seed")
-      arguments.seed = std::stoull(value());
-    else if (flag == "--data-dir")
-      arguments.data_dir = value();
-    else if (flag == "--device")
-      arguments.device = value();
-    else
-      usage("unknown option " + flag);
-  }
-  if (arguments.workload != "epoch_b32" && arguments.workload != "epoch_b256" &&
-      arguments.workload != "step_b1") {
-    usage("--workload must be epoch_b32, epoch_b256 or step_b1");
-  }
+  app.add_option("--workload", arguments.workload, "What to time")
+      ->required()
+      ->check(CLI::IsMember({"epoch_b32", "epoch_b256", "step_b1"}));
+  app.add_option("--epochs", arguments.epochs,
+                 "Passes over the data, the first one warm-up (default 3, 10 with --full)")
+      ->check(CLI::Range(2, 1000));
+  app.add_flag("--full", arguments.full, "Ten epochs and the test accuracy");
+  app.add_option("--threads", arguments.threads, "Compute threads (default: all cores)");
+  app.add_option("--steps", arguments.steps, "Steps of step_b1")
+      ->check(trainyard::bench::at_least(1));
+  app.add_option("--seed", arguments.seed, "Random seed");
+  app.add_option("--data-dir", arguments.data_dir, "Fashion-MNIST directory");
+  app.add_option("--device", arguments.device, "cpu or cuda:N");
+  trainyard::bench::parse_or_exit(app, argc, argv);
   if (arguments.workload == "step_b1") arguments.full = false;
   if (arguments.epochs == 0) arguments.epochs = arguments.full ? 10 : 3;
-  if (arguments.epochs < 2) usage("--epochs must be >= 2 (the first pass is warm-up)");
   return arguments;
-}
-
-double median(std::vector<double> values) {
-  std::sort(values.begin(), values.end());
-  size_t n = values.size();
-  return n % 2 == 1 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
 }
 
 int run(const Arguments& arguments) {
@@ -126,7 +98,7 @@ int run(const Arguments& arguments) {
     seconds.push_back(
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
   }
-  double value = median(std::vector<double>(seconds.begin() + 1, seconds.end()));
+  double value = trainyard::bench::median(std::vector<double>(seconds.begin() + 1, seconds.end()));
   bool per_step = arguments.workload == "step_b1";
   if (per_step) value = value / static_cast<double>(arguments.steps) * 1e6;
 
@@ -159,11 +131,7 @@ int run(const Arguments& arguments) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  Arguments arguments = parse(argc, argv);
-  try {
-    return run(arguments);
-  } catch (const trainyard::Error& error) {
-    std::cerr << "mlp_bench: " << error.what() << "\n";
-    return 1;
-  }
+  CLI::App app("TensorFlow's tutorial MLP on Fashion-MNIST, timed as the peers are", "mlp_bench");
+  const Arguments arguments = parse(app, argc, argv);
+  return trainyard::bench::run_reporting_errors(app, [&] { return run(arguments); });
 }
