@@ -607,6 +607,18 @@ ModelInput read_input_layer(ConfigObject& config) {
   return input;
 }
 
+// The kernel-and-bias options Dense, Conv1D and Conv2D share; `Options` is nn::DenseOptions
+// or nn::ConvOptions, which name them alike.
+template <typename Options>
+void read_kernel_options(ConfigObject& config, Options& options) {
+  options.activation = read_activation(config, "activation", false);
+  options.use_bias = config.boolean("use_bias").value_or(true);
+  options.kernel_initializer = read_initializer(config, "kernel_initializer", "glorot_uniform");
+  options.bias_initializer = read_initializer(config, "bias_initializer", "zeros");
+  options.kernel_regularizer = read_regularizer(config, "kernel_regularizer");
+  options.bias_regularizer = read_regularizer(config, "bias_regularizer");
+}
+
 nn::LayerPtr read_dense(ConfigObject& config, const std::string& name) {
   std::optional<int64_t> units = config.integer("units");
   if (!units) throw ValueError(config.context() + ": option units is required");
@@ -614,12 +626,7 @@ nn::LayerPtr read_dense(ConfigObject& config, const std::string& name) {
   if (double(*units) > kMaxParameters) config.fail("units", *units, "is too large");
   nn::DenseOptions options;
   options.name = name;
-  options.activation = read_activation(config, "activation", false);
-  options.use_bias = config.boolean("use_bias").value_or(true);
-  options.kernel_initializer = read_initializer(config, "kernel_initializer", "glorot_uniform");
-  options.bias_initializer = read_initializer(config, "bias_initializer", "zeros");
-  options.kernel_regularizer = read_regularizer(config, "kernel_regularizer");
-  options.bias_regularizer = read_regularizer(config, "bias_regularizer");
+  read_kernel_options(config, options);
   // activity_regularizer, constraints, quantization_config, lora_rank: only null.
   config.finish();
   return std::make_shared<nn::Dense>(*units, std::move(options));
@@ -653,12 +660,7 @@ std::string read_padding(ConfigObject& config) {
 // The options Conv1D and Conv2D share, after the window (strides, padding and dilation).
 void read_conv_options(ConfigObject& config, nn::ConvOptions& options) {
   config.require_default("groups", 1);
-  options.activation = read_activation(config, "activation", false);
-  options.use_bias = config.boolean("use_bias").value_or(true);
-  options.kernel_initializer = read_initializer(config, "kernel_initializer", "glorot_uniform");
-  options.bias_initializer = read_initializer(config, "bias_initializer", "zeros");
-  options.kernel_regularizer = read_regularizer(config, "kernel_regularizer");
-  options.bias_regularizer = read_regularizer(config, "bias_regularizer");
+  read_kernel_options(config, options);
   // activity_regularizer, constraints, lora_rank: only null.
   config.finish();
 }
