@@ -59,6 +59,7 @@ ApiClient::ApiClient(ApiClientOptions options) : options_(std::move(options)) {
   if (options_.keep_alive) {
     kept_connection_ = std::make_unique<httplib::Client>(scheme_and_host_);
     kept_connection_->set_keep_alive(true);
+    kept_connection_->set_tcp_nodelay(true);  // headers and body go out as separate writes
     kept_connection_->set_connection_timeout(options_.timeout);
     kept_connection_->set_read_timeout(options_.timeout);
   }
