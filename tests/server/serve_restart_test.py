@@ -57,7 +57,7 @@ class RestartTest(unittest.TestCase):
         self.data = os.path.join(self.root, "data")
         for key, text in {
                 "data/train/a.csv": "1,2\n",
-                "code/steps/train.sh": "#!/bin/sh\necho started\nsleep 3\n"
+                "code/steps/train.sh": "#!/bin/sh\necho started\nsleep 4\n"
                                        "mkdir -p \"$SM_MODEL_DIR\"\n"
                                        "echo weights > \"$SM_MODEL_DIR/model.txt\"\n"}.items():
             path = os.path.join(self.data, "s3", key)
