@@ -40,6 +40,9 @@ void JobCli::start_detached_supervisor(const std::string& name) const {
   std::error_code error;
   std::filesystem::path self = std::filesystem::read_symlink("/proc/self/exe", error);
   if (error) throw IOError("cannot find the trainyard executable: " + error.message());
+  // Built before fork: in a threaded server the child may only make async-signal-safe calls
+  // (another thread may have held the allocator's lock at the fork).
+  const std::string data_dir = data_dir_.string();
   pid_t child = ::fork();
   if (child < 0) throw IOError("cannot start a supervisor for '" + name + "': fork failed");
   if (child == 0) {
@@ -52,7 +55,9 @@ void JobCli::start_detached_supervisor(const std::string& name) const {
       ::dup2(null, 1);
       ::dup2(null, 2);
     }
-    std::string data_dir = data_dir_.string();
+    // Nothing else of the parent's: a server's listening socket and its clients' connections
+    // would otherwise stay open for as long as the job runs.
+    ::close_range(3, ~0U, 0);
     ::execl(self.c_str(), self.c_str(), "supervise", name.c_str(), "--data-dir", data_dir.c_str(),
             static_cast<char*>(nullptr));
     ::_exit(127);

@@ -4,6 +4,7 @@
 
 #include <cstdlib>
 #include <ctime>
+#include <optional>
 
 #include "server/sigv4.h"
 
@@ -55,7 +56,18 @@ ApiClient::ApiClient(ApiClientOptions options) : options_(std::move(options)) {
   }
   scheme_and_host_ = std::string(url);
   host_header_ = std::string(host);
+  if (options_.keep_alive) {
+    kept_connection_ = std::make_unique<httplib::Client>(scheme_and_host_);
+    kept_connection_->set_keep_alive(true);
+    kept_connection_->set_tcp_nodelay(true);  // headers and body go out as separate writes
+    kept_connection_->set_connection_timeout(options_.timeout);
+    kept_connection_->set_read_timeout(options_.timeout);
+  }
 }
+
+ApiClient::~ApiClient() = default;
+ApiClient::ApiClient(ApiClient&&) noexcept = default;
+ApiClient& ApiClient::operator=(ApiClient&&) noexcept = default;
 
 nlohmann::json ApiClient::call(std::string_view operation, const nlohmann::json& request) const {
   HttpRequestView signed_request;
@@ -83,9 +95,13 @@ nlohmann::json ApiClient::call(std::string_view operation, const nlohmann::json&
                                          "host;x-amz-date;x-amz-target, Signature=" +
                                          signature);
   }
-  httplib::Client client(scheme_and_host_);
-  client.set_connection_timeout(options_.timeout);
-  client.set_read_timeout(options_.timeout);
+  std::optional<httplib::Client> one_call_connection;
+  if (!kept_connection_) {
+    one_call_connection.emplace(scheme_and_host_);
+    one_call_connection->set_connection_timeout(options_.timeout);
+    one_call_connection->set_read_timeout(options_.timeout);
+  }
+  httplib::Client& client = kept_connection_ ? *kept_connection_ : *one_call_connection;
   httplib::Result result =
       client.Post("/", headers, signed_request.body, "application/x-amz-json-1.1");
   if (!result) {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -10,6 +11,10 @@
 
 #include "core/error.h"
 #include "server/credentials.h"
+
+namespace httplib {
+class Client;
+}
 
 namespace trainyard::server {
 
@@ -29,6 +34,9 @@ struct ApiClientOptions {
   std::optional<Credential> credential;  // empty: unsigned requests
   std::string region = "us-east-1";
   std::chrono::seconds timeout{60};
+  // Reuse one connection across calls (HTTP keep-alive) instead of connecting per call; the
+  // client is then for one thread at a time.
+  bool keep_alive = false;
 
   // The endpoint with AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY and AWS_DEFAULT_REGION (or
   // AWS_REGION) from the environment, as the AWS CLI reads them.
@@ -39,6 +47,9 @@ class ApiClient {
  public:
   // Throws ValueError naming the endpoint when it is not http(s)://HOST[:PORT].
   explicit ApiClient(ApiClientOptions options);
+  ~ApiClient();
+  ApiClient(ApiClient&&) noexcept;
+  ApiClient& operator=(ApiClient&&) noexcept;
 
   // Calls `operation` with `request`; returns the response body. Throws ApiError for an
   // error answer, IOError when the server cannot be reached.
@@ -48,6 +59,8 @@ class ApiClient {
   ApiClientOptions options_;
   std::string scheme_and_host_;  // what httplib connects to
   std::string host_header_;      // what is signed and sent as Host
+  // With keep_alive: the connection calls share (httplib reconnects when the server closes it).
+  std::unique_ptr<httplib::Client> kept_connection_;
 };
 
 }  // namespace trainyard::server

@@ -2,6 +2,7 @@
 
 #include <httplib.h>
 #include <openssl/rand.h>
+#include <sys/socket.h>
 
 #include <cctype>
 
@@ -12,6 +13,7 @@ namespace trainyard::server {
 namespace {
 
 constexpr std::string_view kTargetPrefix = "SageMaker.";
+constexpr size_t kKeepAliveRequests = 10000;
 
 // A version-4 UUID from OpenSSL's generator, as AWS request ids look.
 std::string request_id() {
@@ -81,6 +83,17 @@ ApiServer::~ApiServer() = default;
 void ApiServer::install_handlers() {
   http_->set_payload_max_length(options_.max_body_bytes);
   http_->set_read_timeout(options_.read_timeout);
+  // httplib writes an answer's headers and body separately: with Nagle's algorithm the body
+  // waits for the client's delayed ACK of the headers, ~40 ms per request on loopback.
+  http_->set_tcp_nodelay(true);
+  // httplib closes a keep-alive connection after 5 requests by default; SDK clients keep
+  // theirs open, so reconnecting every fifth call would be most of a describe's cost.
+  http_->set_keep_alive_max_count(kKeepAliveRequests);
+  http_->set_socket_options([this](int socket) {
+    int yes = 1;
+    ::setsockopt(socket, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+    listening_socket_ = socket;
+  });
   const size_t max_connections = options_.max_connections;
   if (max_connections == 0) throw ValueError("max_connections must be at least 1");
   http_->new_task_queue = [max_connections] { return new ConnectionWorkers(max_connections); };
@@ -141,6 +154,10 @@ void ApiServer::bind() {
     throw IOError("cannot listen on " + options_.host + ":" + std::to_string(options_.port) +
                   " (in use, or not an address of this machine)");
   }
+  // httplib listens with a backlog of 5: a burst of new connections (200 clients creating
+  // jobs at once) overflows it and clients wait for SYN retransmits. Listening again on the
+  // same socket raises the backlog.
+  if (listening_socket_ >= 0) ::listen(listening_socket_, SOMAXCONN);
 }
 
 void ApiServer::serve() {

@@ -61,6 +61,7 @@ class ApiServer {
   ApiServerOptions options_;
   std::unique_ptr<httplib::Server> http_;
   int port_ = 0;
+  int listening_socket_ = -1;  // set by httplib's socket-options hook, before bind() listens
 };
 
 }  // namespace trainyard::server

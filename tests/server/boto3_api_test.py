@@ -5,7 +5,8 @@ Starts the server on a free loopback port with a fresh credentials file, then dr
 the real clients: create -> the training_job_completed_or_stopped waiter -> describe
 (Completed, ModelArtifacts, FinalMetricDataList); the ListTrainingJobs paginator over more
 than 100 jobs; stop; and every refusal as botocore.exceptions.ClientError with AWS's code.
-Clients that stall mid-request are cut off after --read-timeout-seconds and, however many,
+Requests signed more than 15 minutes before or after the server's clock are refused as
+AWS refuses them. Clients that stall mid-request are cut off after --read-timeout-seconds and, however many,
 do not hold back a normal request.
 Exit 77 (skipped) when boto3 is not installed.
 
@@ -190,6 +191,49 @@ class ServerTest(unittest.TestCase):
         self.assertEqual(body["__type"], "MissingAuthenticationTokenException")
         self.assertEqual(caught.exception.headers["x-amzn-ErrorType"],
                          "MissingAuthenticationTokenException")
+
+    def signed_at(self, moment):
+        """A ListTrainingJobs request signed with the right key as if the clock read `moment`."""
+        from unittest import mock
+        from botocore.auth import SigV4Auth
+        from botocore.awsrequest import AWSRequest
+        from botocore.credentials import Credentials
+        request = AWSRequest(method="POST", url=self.endpoint + "/", data=b"{}", headers={
+            "X-Amz-Target": "SageMaker.ListTrainingJobs",
+            "Content-Type": "application/x-amz-json-1.1"})
+        signer = SigV4Auth(Credentials(self.keys["AccessKeyId"], self.keys["SecretAccessKey"]),
+                           "sagemaker", "us-east-1")
+        with mock.patch("botocore.auth.get_current_datetime", return_value=moment):
+            signer.add_auth(request)
+        prepared = request.prepare()
+        return urllib.request.Request(prepared.url, data=prepared.body, method="POST",
+                                      headers=dict(prepared.headers))
+
+    def answer_to(self, request):
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return response.status, json.loads(response.read())
+        except urllib.error.HTTPError as error:
+            return error.code, json.loads(error.read())
+
+    def test_a_replayed_or_future_signature_is_refused_outside_fifteen_minutes(self):
+        import datetime
+        now = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
+        status, body = self.answer_to(self.signed_at(now - datetime.timedelta(minutes=16)))
+        self.assertEqual(status, 400)
+        self.assertEqual(body["__type"], "InvalidSignatureException")
+        self.assertRegex(body["message"], r"^Signature expired: \d{8}T\d{6}Z is now earlier than "
+                                          r"\d{8}T\d{6}Z \(\d{8}T\d{6}Z - 15 min\.\)$")
+        status, body = self.answer_to(self.signed_at(now + datetime.timedelta(minutes=16)))
+        self.assertEqual(status, 400)
+        self.assertEqual(body["__type"], "InvalidSignatureException")
+        self.assertRegex(body["message"], r"^Signature not yet current: \d{8}T\d{6}Z is still "
+                                          r"later than \d{8}T\d{6}Z \(\d{8}T\d{6}Z \+ 15 min\.\)$")
+        # Inside the window, either side, the same request is served.
+        for offset in (-14, 14):
+            status, body = self.answer_to(self.signed_at(now + datetime.timedelta(minutes=offset)))
+            self.assertEqual(status, 200, body)
+            self.assertIn("TrainingJobSummaries", body)
 
     def test_an_oversized_body_is_a_clear_client_error(self):
         request = urllib.request.Request(

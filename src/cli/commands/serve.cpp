@@ -12,6 +12,7 @@
 #include "core/error.h"
 #include "server/api_server.h"
 #include "server/credentials.h"
+#include "server/job_dispatcher.h"
 
 namespace trainyard::cli {
 namespace {
@@ -23,6 +24,7 @@ struct ServeArguments {
   size_t max_body_bytes = 1 << 20;
   int read_timeout_seconds = 10;
   size_t max_connections = 256;
+  size_t max_running_jobs = 0;
   std::string tls_certificate;
   std::string tls_private_key;
 };
@@ -66,9 +68,21 @@ void serve(const ServeArguments& arguments) {
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
   JobCli cli(arguments.data_dir);
-  cli.reconcile();  // jobs a killed server left behind are finished or supervised again
-  server::SageMakerApi api(
-      cli.service(), [&cli](const std::string& name) { cli.start_detached_supervisor(name); });
+  server::JobDispatcher dispatcher(
+      cli.service().store(), arguments.max_running_jobs,
+      [&cli](const std::string& name) { cli.start_detached_supervisor(name); });
+  // Jobs a killed server left behind: those whose program still runs are supervised again,
+  // those that never started wait for a slot like new ones (reconcile finished the rest).
+  for (const std::string& name : cli.service().reconcile()) {
+    std::optional<jobs::JobRecord> record = cli.service().store().get(name);
+    if (record && record->runner_process) {
+      dispatcher.adopt(name);
+    } else {
+      dispatcher.enqueue(name);
+    }
+  }
+  server::SageMakerApi api(cli.service(),
+                           [&dispatcher](const std::string& name) { dispatcher.enqueue(name); });
   server::ApiServer http(api, secrets,
                          {.host = host,
                           .port = port,
@@ -115,6 +129,10 @@ void add_serve_commands(CLI::App& app) {
       ->add_option("--max-connections", arguments->max_connections,
                    "Connections served at once, one thread each (default 256)")
       ->check(CLI::Range(size_t{1}, size_t{4096}));
+  serve_command
+      ->add_option("--max-running-jobs", arguments->max_running_jobs,
+                   "Jobs started at once; later ones wait as Starting (default 0: no limit)")
+      ->check(CLI::Range(size_t{0}, size_t{100000}));
   serve_command->add_option("--tls-certificate", arguments->tls_certificate,
                             "PEM certificate (chain): serve HTTPS");
   serve_command->add_option("--tls-key", arguments->tls_private_key,
