@@ -25,6 +25,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench_support.h"
 #include "server/api_client.h"
 
 namespace {
@@ -41,24 +42,17 @@ struct BenchArguments {
   int connections = 16;
 };
 
-BenchArguments parse_arguments(int argc, char** argv) {
+BenchArguments parse_arguments(CLI::App& app, int argc, char** argv) {
   BenchArguments arguments;
-  if (argc < 2) throw std::invalid_argument("usage: api_load_bench TRAINYARD [--creates N] ...");
-  arguments.trainyard = argv[1];
-  for (int i = 2; i + 1 < argc; i += 2) {
-    const std::string flag = argv[i];
-    const int value = std::stoi(argv[i + 1]);
-    if (value < 1) throw std::invalid_argument(flag + " must be at least 1");
-    if (flag == "--creates") {
-      arguments.creates = value;
-    } else if (flag == "--describes") {
-      arguments.describes = value;
-    } else if (flag == "--connections") {
-      arguments.connections = value;
-    } else {
-      throw std::invalid_argument("unknown option " + flag);
-    }
-  }
+  app.add_option("trainyard", arguments.trainyard, "The trainyard program to serve with")
+      ->required();
+  app.add_option("--creates", arguments.creates, "Concurrent CreateTrainingJob calls")
+      ->check(trainyard::bench::at_least(1));
+  app.add_option("--describes", arguments.describes, "DescribeTrainingJob calls")
+      ->check(trainyard::bench::at_least(1));
+  app.add_option("--connections", arguments.connections, "Connections the describes share")
+      ->check(trainyard::bench::at_least(1));
+  trainyard::bench::parse_or_exit(app, argc, argv);
   return arguments;
 }
 
@@ -309,8 +303,10 @@ int run(const BenchArguments& arguments) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  CLI::App app("A bounded load test of trainyard serve on loopback", "api_load_bench");
+  const BenchArguments arguments = parse_arguments(app, argc, argv);
   try {
-    return run(parse_arguments(argc, argv));
+    return run(arguments);
   } catch (const std::exception& error) {
     std::cerr << "api_load_bench: " << error.what() << '\n';
     return 2;

@@ -2,14 +2,14 @@
 // and how a failure reaches the shell.
 #pragma once
 
-#include <trainyard/keras.h>
-
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <exception>
 #include <iostream>
 #include <string>
 #include <vector>
+
+#include "core/error.h"
 
 namespace trainyard::bench {
 
