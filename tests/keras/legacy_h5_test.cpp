@@ -100,7 +100,8 @@ TEST_F(LegacyH5Test, SequentialRoundTripsBitForBitWithItsCompileSettings) {
   EXPECT_EQ(model_config["class_name"], "Sequential");
   EXPECT_EQ(model_config["config"]["name"], "mlp");
   Json training = root_json(file, "training_config");
-  EXPECT_EQ(training["loss"], "mse");
+  // Keras 3.15 cannot reload the alias "mse" from a legacy file; the full name it can.
+  EXPECT_EQ(training["loss"], "mean_squared_error");
   EXPECT_EQ(training["metrics"], Json::array({"mae"}));
   EXPECT_EQ(training["optimizer_config"]["class_name"], "SGD");
   EXPECT_NEAR(training["optimizer_config"]["config"]["momentum"].get<double>(), 0.9, 1e-7);

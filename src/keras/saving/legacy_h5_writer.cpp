@@ -1,6 +1,7 @@
 // Writes legacy .h5 model files the way Keras 3's legacy_h5_format.save_model_to_hdf5 does
 // (keras-semantics.md 7(c)); the layout was checked against a file Keras 3.15.1 wrote.
 #include <algorithm>
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
@@ -31,6 +32,23 @@ struct LegacyConfigs {
   std::optional<std::string> training_config;  // the compile arguments, when compiled
 };
 
+// Keras 3.15's legacy loader cannot compile from the short loss names that are aliases
+// of metric functions ("mse" fails with "Could not deserialize 'keras.metrics.mse'", even
+// in a file Keras wrote itself), so those are written by their full names, which every
+// Keras and trainyard reads.
+Json loadable_loss(const Json& loss) {
+  static const std::map<std::string, std::string> kFullNames{
+      {"mse", "mean_squared_error"},
+      {"mae", "mean_absolute_error"},
+      {"mape", "mean_absolute_percentage_error"},
+      {"msle", "mean_squared_logarithmic_error"},
+      {"kld", "kl_divergence"},
+      {"bce", "binary_crossentropy"}};
+  if (!loss.is_string()) return loss;
+  auto full = kFullNames.find(loss.get<std::string>());
+  return full == kFullNames.end() ? loss : Json(full->second);
+}
+
 LegacyConfigs legacy_configs(const Model& model, bool include_optimizer) {
   Json full = Json::parse(serialize_model(model));
   LegacyConfigs configs;
@@ -42,6 +60,7 @@ LegacyConfigs legacy_configs(const Model& model, bool include_optimizer) {
   for (const char* key : {"loss", "loss_weights", "metrics", "weighted_metrics"}) {
     training[key] = compile.contains(key) ? compile[key] : Json();
   }
+  training["loss"] = loadable_loss(training["loss"]);
   training["run_eagerly"] = false;
   training["steps_per_execution"] = 1;
   training["jit_compile"] = false;
