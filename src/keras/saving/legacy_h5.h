@@ -26,9 +26,11 @@ std::unique_ptr<Model> load_legacy_h5_model(const std::string& path, bool compil
 // Writes `model` to `path` as Keras 3's save_model_to_hdf5 does: keras_version, backend,
 // model_config and (compiled, with `include_optimizer`) training_config at the root, the
 // weights under model_weights, and the optimizer's state under optimizer_weights once it
-// is built (Keras reloads it; trainyard's reader skips it). Atomic: a failure leaves the
-// old file or none. Throws ValueError when the model is not built or serialize_model
-// refuses it, IOError naming the file when it cannot be written.
+// is built (Keras 3.15 reloads its iteration count and learning rate; trainyard's reader
+// skips it). Loss aliases Keras's legacy loader cannot resolve ("mse") are written by
+// their full names. Atomic: a failure leaves the old file or none. Throws ValueError when
+// the model is not built or serialize_model refuses it, IOError naming the file when it
+// cannot be written.
 void save_legacy_h5_model(const Model& model, const std::string& path, bool include_optimizer);
 
 }  // namespace trainyard::keras::saving
