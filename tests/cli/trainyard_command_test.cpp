@@ -320,7 +320,7 @@ TEST_F(ModelCommandTest, ConvertsBetweenArchivesWeightsAndConfigs) {
   EXPECT_EQ(listing(), (std::vector<std::string>{"config.json", "m.keras", "w.weights.h5"}));
 }
 
-TEST_F(ModelCommandTest, ReadsLegacyH5ModelFiles) {
+TEST_F(ModelCommandTest, ReadsAndWritesLegacyH5ModelFiles) {
   auto h5 = keras_fixture("keras3_legacy_sequential_mlp.h5");
   if (h5.empty()) GTEST_SKIP() << "shared/fixtures/keras/keras3_legacy_sequential_mlp.h5 absent";
   auto result = run_trainyard("model summary '" + h5.string() + "'");
