@@ -109,8 +109,9 @@ class Model {
   void set_weights(const std::vector<Tensor>& values);
 
   // Writes the whole model (config, compile_config, weights, optimizer state) to a Keras 3
-  // `.keras` archive: save_model(*this, path) in keras/saving/model_file.h, which gives the
-  // errors; keras::load_model reads it back.
+  // `.keras` archive, or a legacy HDF5 file for a name ending in `.h5`: save_model(*this,
+  // path) in keras/saving/model_file.h, which gives the errors; keras::load_model reads it
+  // back.
   void save(const std::string& path) const;
 
   // Keras 3's model.summary() text: the layer table, then total, trainable and non-trainable

@@ -1,7 +1,7 @@
 // One half of scripts/interop-test, where real Keras judges trainyard's model files.
 //
 //   interop_models write DIR   trains small models and writes, for each NAME, NAME.keras,
-//                              NAME.weights.h5, NAME.json (to_json), the inputs
+//                              legacy NAME.h5, NAME.weights.h5, NAME.json (to_json), the inputs
 //                              (NAME.inputs.K.npy, one per model input) and
 //                              NAME.predictions.npy, for tests/interop/keras_interop.py check.
 //   interop_models check DIR   loads every model Keras wrote into DIR (keras_interop.py write)
@@ -79,6 +79,7 @@ void train_and_write(k::Model& model, const std::vector<Tensor>& x, const Tensor
                      const fs::path& dir, const std::string& name) {
   model.fit(x, y, {.batch_size = 16, .epochs = 3, .verbose = 0, .shuffle = false});
   model.save((dir / (name + ".keras")).string());
+  model.save((dir / (name + ".h5")).string());
   std::ofstream(dir / (name + ".json"), std::ios::binary) << k::serialize_model(model);
   k::save_weights(model, (dir / (name + ".weights.h5")).string());
   for (size_t i = 0; i < x.size(); ++i) {
@@ -87,7 +88,7 @@ void train_and_write(k::Model& model, const std::vector<Tensor>& x, const Tensor
   }
   trainyard::data::write_npy((dir / (name + ".predictions.npy")).string(),
                              model.predict(x, {.batch_size = 64, .verbose = 0})[0]);
-  std::cout << "wrote " << name << " (.keras, .weights.h5, .json)\n";
+  std::cout << "wrote " << name << " (.keras, legacy .h5, .weights.h5, .json)\n";
 }
 
 // Conv2D, BatchNormalization, ReLU, MaxPooling2D, Flatten, Dense, built the same way in

@@ -6,8 +6,9 @@
                                (NAME.inputs.K.npy, one per model input) and NAME.predictions.npy
                                for `interop_models check`.
   keras_interop.py check DIR   loads every model trainyard wrote into DIR each way Keras can
-                               (load_model on NAME.keras; model_from_json on NAME.json plus
-                               load_weights on NAME.weights.h5) and compares the predictions.
+                               (load_model on NAME.keras and on legacy NAME.h5; model_from_json
+                               on NAME.json plus load_weights on NAME.weights.h5) and compares
+                               the predictions.
 
 Run with KERAS_BACKEND=jax (scripts/interop-test sets it): the lightest CPU backend.
 """
@@ -176,6 +177,7 @@ def check(directory):
         # Each way of loading runs on its own, so one failure does not hide the others.
         for form, needed, load in [
             (".keras", ".keras", lambda: keras.saving.load_model(str(path(".keras")))),
+            ("legacy .h5", ".h5", lambda: keras.saving.load_model(str(path(".h5")))),
             (".json + .weights.h5", ".json", from_json),
         ] + ([("built in code + .weights.h5", ".weights.h5", from_code)] if name == "bn_cnn" else []):
             if not path(needed).exists():

@@ -205,7 +205,7 @@ TEST_F(ModelFileTest, UncompiledModelsLoadUncompiled) {
 
 TEST_F(ModelFileTest, RefusesWrongNamesAndUnbuiltModels) {
   Sequential model = mlp();
-  EXPECT_NE(error_of<ValueError>([&] { model.save(path("model.h5")); }).find("`.keras`"),
+  EXPECT_NE(error_of<ValueError>([&] { model.save(path("model.pb")); }).find("`.keras`"),
             std::string::npos);
   Sequential unbuilt({layers::Dense(3)});
   EXPECT_NE(error_of<ValueError>([&] { unbuilt.save(path("x.keras")); }).find("not built"),

@@ -1,7 +1,7 @@
 // `trainyard model summary FILE` and `trainyard model convert SOURCE DEST [--config CONFIG]`:
 // Keras model files on the command line. A file's kind comes from its name, as Keras decides:
 // ".keras" (whole-model archive), ".weights.h5" (weights alone), ".json" (model config),
-// ".h5" (legacy HDF5 model file, read only).
+// ".h5" (legacy HDF5 model file, as Keras's model.save("m.h5") writes it).
 // Every output is written atomically, so a failed conversion leaves no partial file.
 #include "keras/model.h"
 
@@ -34,7 +34,7 @@ FileKind kind_of(const std::string& path, const char* role) {
   if (ends_with(path, ".h5")) return FileKind::kLegacy;
   throw ValueError(std::string(role) + " '" + path +
                    "': unknown kind of model file; expected a name ending in .keras, "
-                   ".weights.h5, .json or (to read) .h5");
+                   ".weights.h5, .json or .h5");
 }
 
 std::unique_ptr<keras::Model> read_config(const std::string& path) {
@@ -103,18 +103,13 @@ std::unique_ptr<keras::Model> model_for_convert(const std::string& source,
 
 // The kind of `destination`. Throws ValueError naming it when trainyard cannot write it.
 FileKind writable_kind(const std::string& destination) {
-  FileKind kind = kind_of(destination, "destination");
-  if (kind == FileKind::kLegacy) {
-    throw ValueError("destination '" + destination +
-                     "': trainyard reads legacy .h5 model files but does not write them; "
-                     "write a .keras archive");
-  }
-  return kind;
+  return kind_of(destination, "destination");
 }
 
 void write_model(const keras::Model& model, const std::string& destination) {
   switch (writable_kind(destination)) {
     case FileKind::kKeras:
+    case FileKind::kLegacy:  // save_model picks the format from the name
       keras::save_model(model, destination);
       return;
     case FileKind::kWeights:
@@ -122,8 +117,6 @@ void write_model(const keras::Model& model, const std::string& destination) {
       return;
     case FileKind::kConfig:
       keras::saving::write_text_file_atomically(destination, keras::serialize_model(model));
-      return;
-    case FileKind::kLegacy:  // refused by writable_kind
       return;
   }
 }
@@ -136,7 +129,9 @@ void add_model_commands(CLI::App& app) {
 
   auto file = std::make_shared<std::string>();
   CLI::App* summary = model->add_subcommand(
-      "summary", "Print Keras's model.summary() table for a .keras archive or a config .json");
+      "summary",
+      "Print Keras's model.summary() table for a .keras archive, a legacy .h5 model file or a "
+      "config .json");
   summary->add_option("FILE", *file, "The model file")->required();
   summary->callback([file] { std::cout << model_for_summary(*file)->summary(); });
 
@@ -145,9 +140,13 @@ void add_model_commands(CLI::App& app) {
   auto config = std::make_shared<std::string>();
   CLI::App* convert = model->add_subcommand(
       "convert",
-      "Convert between .keras archives, .weights.h5 weights files and config .json files");
-  convert->add_option("SOURCE", *source, "A .keras archive or a .weights.h5 file")->required();
-  convert->add_option("DEST", *destination, "A .keras, .weights.h5 or .json file to write")
+      "Convert between .keras archives, legacy .h5 model files, .weights.h5 weights files and "
+      "config .json files");
+  convert
+      ->add_option("SOURCE", *source,
+                   "A .keras archive, a legacy .h5 model file or a .weights.h5 file")
+      ->required();
+  convert->add_option("DEST", *destination, "A .keras, .h5, .weights.h5 or .json file to write")
       ->required();
   convert->add_option("--config", *config,
                       "The architecture for a .weights.h5 SOURCE: a config .json or a .keras "

@@ -40,16 +40,17 @@ ModelCheckpoint::ModelCheckpoint(std::string filepath, ModelCheckpointOptions op
         "`.weights.h5` (Keras weights format)" +
         hint + ". Received: filepath=" + filepath_);
   }
-  if (!options_.save_weights_only && !ends_with(filepath_, ".keras")) {
+  // Keras also takes ".h5" (the legacy format); a ".weights.h5" name is refused, as the
+  // user surely meant save_weights_only.
+  bool legacy = ends_with(filepath_, ".h5") && !ends_with(filepath_, ".weights.h5");
+  if (!options_.save_weights_only && !ends_with(filepath_, ".keras") && !legacy) {
     std::string hint;
     if (ends_with(filepath_, ".weights.h5")) {
       hint = "; to save only the weights to a `.weights.h5` filepath pass save_weights_only = true";
-    } else if (ends_with(filepath_, ".h5")) {
-      hint = "; trainyard reads legacy `.h5` model files but does not write them";
     }
     throw ValueError(
-        "ModelCheckpoint: the filepath must end in `.keras` (Keras model format) when saving "
-        "the whole model (save_weights_only = false, the default)" +
+        "ModelCheckpoint: the filepath must end in `.keras` (Keras model format) or `.h5` "
+        "(legacy HDF5) when saving the whole model (save_weights_only = false, the default)" +
         hint + ". Received: filepath=" + filepath_);
   }
   if (options_.save_best_only) monitor_.emplace(options_.monitor, options_.mode, 0.0);

@@ -1,7 +1,8 @@
 // ModelCheckpoint: saves the model during fit(), at the end of every epoch or every N
 // batches, optionally only when a monitored value improves (Keras's callback,
-// keras-semantics.md 6.1). As in Keras, the whole model goes to a `.keras` archive by default
-// and only its weights to a `.weights.h5` file with save_weights_only. The filepath is a
+// keras-semantics.md 6.1). As in Keras, the whole model goes to a `.keras` archive (or a
+// legacy `.h5` file) by default and only its weights to a `.weights.h5` file with
+// save_weights_only. The filepath is a
 // Python format template over the epoch (1-based), the batch (1-based, when saving per batch)
 // and the logs: "ckpt-{epoch:02d}-{val_loss:.2f}.keras". Both formats carry the optimizer
 // state.
@@ -37,9 +38,9 @@ struct ModelCheckpointOptions {
 
 class ModelCheckpoint final : public Callback {
  public:
-  // Throws ValueError when `filepath` does not end in ".keras" (the default) or ".weights.h5"
-  // (save_weights_only), naming the filepath and the option that fits its suffix; or for an
-  // unknown mode or a monitor whose direction "auto" cannot tell.
+  // Throws ValueError when `filepath` does not end in ".keras" or ".h5" (the default) or
+  // ".weights.h5" (save_weights_only), naming the filepath and the option that fits its suffix; or
+  // for an unknown mode or a monitor whose direction "auto" cannot tell.
   explicit ModelCheckpoint(std::string filepath, ModelCheckpointOptions options = {});
 
   void on_epoch_begin(int epoch) override { current_epoch_ = epoch; }

@@ -1,5 +1,5 @@
-// H5File's attributes: the "name" strings Keras puts on each "vars" group and the integer
-// records trainyard adds at the root.
+// H5File's attributes: the "name" strings Keras puts on each "vars" group, the integer
+// records trainyard adds at the root, and the string lists of legacy .h5 model files.
 #include <cstring>
 
 #include "core/error.h"
@@ -9,13 +9,14 @@
 namespace trainyard::keras::saving {
 
 void H5File::set_string_attribute(const std::string& object_path, const std::string& name,
-                                  const std::string& value) {
+                                  const std::string& value, H5StringEncoding encoding) {
   QuietErrors quiet;
   H5Handle object = open_object(object_path, "object");
   H5Handle type(H5Tcopy(H5T_C_S1), H5Tclose);
   H5Handle space(H5Screate(H5S_SCALAR), H5Sclose);
+  H5T_cset_t cset = encoding == H5StringEncoding::kUtf8 ? H5T_CSET_UTF8 : H5T_CSET_ASCII;
   bool ok = type.valid() && space.valid() && H5Tset_size(type.get(), H5T_VARIABLE) >= 0 &&
-            H5Tset_cset(type.get(), H5T_CSET_UTF8) >= 0;
+            H5Tset_cset(type.get(), cset) >= 0;
   H5Handle attribute;
   if (ok) {
     attribute = H5Handle(
@@ -24,6 +25,30 @@ void H5File::set_string_attribute(const std::string& object_path, const std::str
   }
   const char* text = value.c_str();
   if (!attribute.valid() || H5Awrite(attribute.get(), type.get(), &text) < 0) {
+    throw IOError("cannot write attribute '" + name + "' of " + where(object_path) + " (" +
+                  hdf5_reason() + ")");
+  }
+}
+
+void H5File::set_string_list_attribute(const std::string& object_path, const std::string& name,
+                                       const std::vector<std::string>& values) {
+  QuietErrors quiet;
+  H5Handle object = open_object(object_path, "object");
+  hsize_t count = values.size();
+  H5Handle space(H5Screate_simple(1, &count, nullptr), H5Sclose);
+  H5Handle type(values.empty() ? H5Tcopy(H5T_IEEE_F64LE) : H5Tcopy(H5T_C_S1), H5Tclose);
+  bool ok = type.valid() && space.valid() &&
+            (values.empty() || H5Tset_size(type.get(), H5T_VARIABLE) >= 0);
+  H5Handle attribute;
+  if (ok) {
+    attribute = H5Handle(
+        H5Acreate2(object.get(), name.c_str(), type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT),
+        H5Aclose);
+  }
+  std::vector<const char*> texts;
+  for (const std::string& value : values) texts.push_back(value.c_str());
+  if (!attribute.valid() ||
+      (!values.empty() && H5Awrite(attribute.get(), type.get(), texts.data()) < 0)) {
     throw IOError("cannot write attribute '" + name + "' of " + where(object_path) + " (" +
                   hdf5_reason() + ")");
   }

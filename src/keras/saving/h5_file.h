@@ -44,6 +44,10 @@ struct H5DatasetInfo {
   std::string type_name;       // dtype_name(*dtype), or what the type is ("string", ...)
 };
 
+// The character set of a string attribute: h5py writes a Python str as UTF-8 and bytes as
+// ASCII, and Keras's legacy .h5 files use both.
+enum class H5StringEncoding { kUtf8, kAscii };
+
 class H5File {
  public:
   // A new, empty file at `path`, replacing any file there. Throws IOError naming the path.
@@ -59,10 +63,17 @@ class H5File {
 
   // Creates the group at `group_path` ("layers/dense/vars") and any missing parents.
   void create_group(const std::string& group_path);
-  // A variable-length UTF-8 string attribute on the object at `object_path` ("." is the
-  // root), as h5py writes a Python str.
+  // A variable-length string attribute on the object at `object_path` ("." is the root),
+  // as h5py writes a Python str (UTF-8) or bytes (ASCII). Any length: the text lives in the
+  // file's heap, not in the object header.
   void set_string_attribute(const std::string& object_path, const std::string& name,
-                            const std::string& value);
+                            const std::string& value,
+                            H5StringEncoding encoding = H5StringEncoding::kUtf8);
+  // A one-dimensional attribute of variable-length ASCII strings, as h5py writes a list of
+  // bytes; an empty list is written as NumPy's empty array (float64, shape (0,)), as h5py
+  // writes np.asarray([]). Throws IOError naming the attribute when HDF5 fails.
+  void set_string_list_attribute(const std::string& object_path, const std::string& name,
+                                 const std::vector<std::string>& values);
   // The string attribute `name`, or nullopt when absent. Throws DataError when it exists
   // but is not a single variable-length string.
   std::optional<std::string> string_attribute(const std::string& object_path,

@@ -25,6 +25,22 @@ std::optional<std::string> chunked_attribute(const H5File& file, const std::stri
   }
 }
 
+// A string-list attribute that Keras splits into `name`0, `name`1, ... past 64512 bytes;
+// an empty list when absent.
+std::vector<std::string> chunked_list_attribute(const H5File& file, const std::string& object,
+                                                const std::string& name) {
+  if (std::optional<std::vector<std::string>> whole = file.string_list_attribute(object, name)) {
+    return *whole;
+  }
+  std::vector<std::string> values;
+  for (int chunk = 0;; ++chunk) {
+    std::optional<std::vector<std::string>> part =
+        file.string_list_attribute(object, name + std::to_string(chunk));
+    if (!part) return values;
+    values.insert(values.end(), part->begin(), part->end());
+  }
+}
+
 // training_config as a model config's compile_config, so the config reader compiles it.
 // tf.keras 2.11 registered its new optimizers as "Custom>Adam" and the like.
 std::string compile_config_from_training_config(const std::string& training_config) {
@@ -59,15 +75,13 @@ struct LegacyRead {
 
 // Reads the file's weights for `model` in get_weights() order, after checking every one.
 std::vector<Tensor> read_weights(const H5File& file, const Model& model) {
-  std::vector<std::string> names = file.string_list_attribute("model_weights", "layer_names")
-                                       .value_or(std::vector<std::string>{});
+  std::vector<std::string> names = chunked_list_attribute(file, "model_weights", "layer_names");
   std::vector<std::pair<std::string, std::vector<std::string>>> file_layers;
   for (const std::string& name : names) {
     std::string group = "model_weights/" + name;
     std::vector<std::string> weight_names =
-        file.is_group(group)
-            ? file.string_list_attribute(group, "weight_names").value_or(std::vector<std::string>{})
-            : std::vector<std::string>{};
+        file.is_group(group) ? chunked_list_attribute(file, group, "weight_names")
+                             : std::vector<std::string>{};
     if (!weight_names.empty()) file_layers.emplace_back(name, std::move(weight_names));
   }
   std::vector<const nn::Layer*> model_layers;

@@ -8,6 +8,7 @@
 #include "keras/model_config.h"
 #include "keras/saving/h5_file.h"
 #include "keras/saving/keras_archive.h"
+#include "keras/saving/keras_version.h"
 #include "keras/saving/legacy_h5.h"
 #include "keras/saving/private_directory.h"
 #include "keras/saving/weights_file.h"
@@ -17,9 +18,7 @@
 namespace trainyard::keras {
 namespace {
 
-// The Keras release whose .keras layout (config keys, "vars" name attributes) trainyard
-// writes; Keras records its own version in metadata.json the same way.
-constexpr const char* kKerasFormatVersion = "3.15.1";
+using saving::kKerasFormatVersion;
 
 bool ends_with(const std::string& text, const std::string& suffix) {
   return text.size() >= suffix.size() &&
@@ -144,9 +143,15 @@ std::unique_ptr<Model> deserialize_model(std::string_view json, const Deserializ
 }
 
 void save_model(const Model& model, const std::string& path, const SaveModelOptions& options) {
+  if (ends_with(path, ".h5") && !ends_with(path, ".weights.h5")) {
+    saving::save_legacy_h5_model(model, path, options.include_optimizer);
+    return;
+  }
   if (!ends_with(path, ".keras")) {
-    throw ValueError("save: the filename must end in `.keras`, got '" + path +
-                     "' (weights alone: save_weights with a `.weights.h5` name)");
+    throw ValueError(
+        "save: the filename must end in `.keras` (or `.h5` for the legacy HDF5 "
+        "format), got '" +
+        path + "' (weights alone: save_weights with a `.weights.h5` name)");
   }
   if (!model.built()) {
     throw ValueError("save: model '" + model.name() +

@@ -42,9 +42,10 @@ struct SaveModelOptions {
 };
 
 // Writes `model` to `path` as a Keras 3 archive: metadata.json, config.json (with the
-// compile_config) and model.weights.h5 (with the optimizer state). Atomic: a failure or a
-// crash leaves the old file or none, never a partial archive. Throws ValueError when `path`
-// does not end in ".keras" or the model is not built, IOError naming the file when it
+// compile_config) and model.weights.h5 (with the optimizer state); a path ending in ".h5"
+// (not ".weights.h5") is written as a legacy HDF5 model file instead (legacy_h5.h). Atomic:
+// a failure or a crash leaves the old file or none, never a partial file. Throws ValueError
+// when `path` ends in neither or the model is not built, IOError naming the file when it
 // cannot be written, ValueError as serialize_model does.
 void save_model(const Model& model, const std::string& path, const SaveModelOptions& options = {});
 
