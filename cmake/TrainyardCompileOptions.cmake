@@ -74,3 +74,12 @@ function(trainyard_link_cuda target)
     target_link_libraries(${target} PRIVATE trainyard::backend_cuda)
   endif()
 endfunction()
+
+# trainyard_compile_alone(<target> <source>...): sources that define file-local names another
+# source of <target> defines too (or whose calls another file's names would capture), compiled
+# on their own when the sanitizer build batches a target's files into unity sources.
+function(trainyard_compile_alone target)
+  list(TRANSFORM ARGN PREPEND "${CMAKE_CURRENT_SOURCE_DIR}/")
+  set_source_files_properties(${ARGN} TARGET_DIRECTORY ${target}
+    PROPERTIES SKIP_UNITY_BUILD_INCLUSION ON)
+endfunction()
